@@ -1,0 +1,271 @@
+"""The ``agreid`` command line (typer).
+
+Commands turn into calls on agreid-core; methods, datasets and components come from the
+plugin host, so installed third-party plugins appear everywhere a first-party one does.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from agreid_core.plugins.host import get_host
+from agreid_core.plugins.registry import KINDS, UnknownNameError
+
+app = typer.Typer(
+    name="agreid",
+    help="Aerial-ground person re-identification: train, evaluate and benchmark methods.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+PACKAGES = ("agreid-core", "agreid-models", "agreid-losses", "agreid-video", "agreid-cli")
+
+
+def _versions() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        for name, version in _versions().items():
+            console.print(f"{name} {version}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[
+        Optional[bool],  # noqa: UP045 - typer needs Optional here
+        typer.Option(
+            "--version", callback=_version_callback, is_eager=True, help="Show versions and exit."
+        ),
+    ] = None,
+) -> None:
+    """Aerial-ground person re-identification: train, evaluate and benchmark methods."""
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@app.command()
+def plugins(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List installed plugins: package, version, what each contributes, load errors."""
+    host = get_host()
+    records = [
+        {
+            "name": p.name,
+            "package": p.package,
+            "version": p.version,
+            "status": p.status,
+            "contributes": p.contributions,
+            "error": p.error,
+        }
+        for p in host.plugins.values()
+    ]
+    clashes = [
+        f"{c.kind[:-1]} {c.name!r}: kept {c.kept_plugin}, ignored {c.rejected_plugin}"
+        for c in host.clashes
+    ]
+    if as_json:
+        console.print_json(json.dumps({"plugins": records, "clashes": clashes}))
+        return
+    table = Table(title="agreid plugins")
+    for col in ("plugin", "package", "version", "status", "contributes / error"):
+        table.add_column(col, overflow="fold")
+    for p in host.plugins.values():
+        status = {
+            "ok": "[green]ok[/]",
+            "error": "[red]error[/]",
+            "disabled": "[yellow]disabled[/]",
+        }[p.status]
+        table.add_row(p.name, p.package, p.version, status, p.error or p.summary)
+    console.print(table)
+    for line in clashes:
+        console.print(f"[yellow]name clash:[/] {line}")
+
+
+@app.command("list")
+def list_components(
+    kind: Annotated[str, typer.Argument(help=f"One of: {', '.join(KINDS)}.")],
+) -> None:
+    """List registered components of one kind."""
+    host = get_host()
+    if kind not in KINDS:
+        raise _fail(str(UnknownNameError("kinds", kind, list(KINDS))))
+    table = Table(title=f"agreid {kind}")
+    table.add_column("name")
+    table.add_column("plugin")
+    table.add_column("summary", overflow="fold")
+    for entry in host.registries[kind]:
+        table.add_row(entry.name, entry.plugin, str(getattr(entry.value, "summary", "")))
+    console.print(table)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def print_results(results: object, title: str) -> None:
+    """Print a results DataFrame as a rich table."""
+    import polars as pl
+
+    assert isinstance(results, pl.DataFrame)
+    results = results.drop([c for c in ("method", "dataset") if c in results.columns])
+    table = Table(title=title)
+    for col in results.columns:
+        table.add_column(col, justify="right" if results[col].dtype.is_numeric() else "left")
+    for row in results.iter_rows():
+        table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row])
+    console.print(table)
+
+
+@app.command()
+def run(
+    method: Annotated[
+        str, typer.Option(help="Registered method name (see `agreid list methods`).")
+    ] = "bot",
+    profile: Annotated[
+        str | None, typer.Option(help="Profile: cpu, paper, … (default: the method's).")
+    ] = None,
+    data: Annotated[
+        str, typer.Option(help="`embedded`, or the path of a dataset tree.")
+    ] = "embedded",
+    dataset: Annotated[
+        str | None, typer.Option(help="Dataset format of --data PATH (default: agreid-v1).")
+    ] = None,
+    epochs: Annotated[
+        int | None, typer.Option(min=1, help="Override the profile's epochs.")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Output folder (default: runs/<method>-<profile>-<time>)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a config field: KEY=VALUE (repeatable)."),
+    ] = None,
+) -> None:
+    """Train a method and evaluate it on every protocol of the dataset."""
+    from agreid_core.engine.run import load_data, run_method
+
+    host = get_host()
+    try:
+        spec = host.methods.get(method, host.failed_hint())
+        prof = profile or spec.default_profile
+        spec.config(prof)
+        if data == "embedded" and dataset is None:
+            console.print("Preparing the embedded synthetic dataset (generated once, then cached)…")
+            loaded = load_data(host, "embedded", None)
+        else:
+            loaded = load_data(host, dataset or "agreid-v1", Path(data))
+    except (UnknownNameError, KeyError, ValueError) as exc:
+        raise _fail(str(exc).strip('"')) from None
+    for w in loaded.warnings[:10]:
+        err.print(f"[yellow]warning:[/] {w}", highlight=False)
+    if len(loaded.warnings) > 10:
+        err.print(f"[yellow]… {len(loaded.warnings) - 10} more warnings[/]")
+    out = output or Path("runs") / f"{method}-{prof}-{time.strftime('%Y%m%d-%H%M%S')}"
+    console.print(
+        f"method [bold]{method}[/] · profile [bold]{prof}[/] · data [bold]{loaded.name}[/] "
+        f"({loaded.train().height} train images) · output {out}"
+    )
+    with _progress() as progress:
+        train_task = progress.add_task("train", total=None, info="")
+        test_rows = loaded.rows_of(
+            sorted({s for p in loaded.protocols for s in (*p.query_subsets, *p.gallery_subsets)})
+        ).height
+        eval_task = progress.add_task("evaluate", total=test_rows, info="", visible=False)
+
+        def on_step(epoch: int, step: int, loss: float) -> None:
+            progress.update(train_task, completed=step, info=f"epoch {epoch + 1} loss {loss:.3f}")
+
+        def on_eval(n: int) -> None:
+            progress.update(eval_task, advance=n, visible=True)
+
+        try:
+            outcome = run_method(
+                host,
+                method,
+                loaded,
+                profile=prof,
+                output_dir=out,
+                epochs=epochs,
+                seed=seed,
+                device=device,
+                overrides=set_ or [],
+                on_step=on_step,
+                on_eval_batch=on_eval,
+            )
+        except (UnknownNameError, KeyError, ValueError) as exc:
+            raise _fail(str(exc).strip('"')) from None
+        progress.update(train_task, total=outcome.train.steps)
+    print_results(outcome.results, f"{method} ({prof}) on {loaded.name}")
+    console.print(
+        f"trained {outcome.train.steps} steps in {outcome.train.seconds:.0f} s "
+        f"({outcome.train.images_per_second:.1f} images/s); results, config and weights in {out}"
+    )
+
+
+@app.command()
+def evaluate(
+    features: Annotated[
+        Path, typer.Option(help="npz with query/gallery features, pids and camids.")
+    ],
+    metric: Annotated[str, typer.Option(help="cosine or euclidean.")] = "cosine",
+    rerank: Annotated[
+        bool, typer.Option(help="Apply k-reciprocal re-ranking (k1=20, k2=6, λ=0.3).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+) -> None:
+    """Evaluate features computed elsewhere (standard Market-1501 protocol)."""
+    from agreid_cli.evaluate_npz import evaluate_npz
+
+    try:
+        result = evaluate_npz(features, metric=metric, rerank=rerank)
+    except (ValueError, KeyError, OSError) as exc:
+        raise _fail(str(exc).strip('"')) from None
+    if as_json:
+        print(json.dumps(result.as_dict()))
+        return
+    console.print(
+        f"Rank-1 {100 * result.rank(1):.2f}  Rank-5 {100 * result.rank(5):.2f}  "
+        f"Rank-10 {100 * result.rank(10):.2f}  mAP {100 * result.mAP:.2f}  mINP {100 * result.mINP:.2f}  "
+        f"({result.num_valid} queries, {result.num_skipped} without a valid match skipped)"
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

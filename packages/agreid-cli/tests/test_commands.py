@@ -1,0 +1,53 @@
+"""``agreid --version``, ``plugins``, ``list`` and name errors, in-process."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from agreid_cli.app import app
+
+runner = CliRunner()
+
+
+def test_version_lists_every_installed_package() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    for pkg in (
+        "agreid-core 0.1.0",
+        "agreid-models 0.1.0",
+        "agreid-losses 0.1.0",
+        "agreid-cli 0.1.0",
+    ):
+        assert pkg in result.stdout
+
+
+def test_plugins_json_shows_first_party_contributions() -> None:
+    result = runner.invoke(app, ["plugins", "--json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    by_name = {p["name"]: p for p in data["plugins"]}
+    assert by_name["models"]["package"] == "agreid-models"
+    assert "bot" in by_name["models"]["contributes"]["methods"]
+    assert "embedded" in by_name["core"]["contributes"]["datasets"]
+
+
+def test_list_methods_and_losses() -> None:
+    result = runner.invoke(app, ["list", "methods"])
+    assert result.exit_code == 0 and "bot" in result.stdout
+    result = runner.invoke(app, ["list", "losses"])
+    assert result.exit_code == 0 and "triplet" in result.stdout
+
+
+def test_unknown_kind_and_method_suggest_close_matches() -> None:
+    result = runner.invoke(app, ["list", "method"])
+    assert result.exit_code == 2 and "Did you mean: methods" in result.output
+    result = runner.invoke(app, ["run", "--method", "bott"])
+    assert result.exit_code == 2
+    assert "unknown method 'bott'" in result.output and "Did you mean: bot" in result.output
+
+
+def test_unknown_profile_is_reported() -> None:
+    result = runner.invoke(app, ["run", "--method", "bot", "--profile", "laptop"])
+    assert result.exit_code == 2 and "unknown profile 'laptop'" in result.output

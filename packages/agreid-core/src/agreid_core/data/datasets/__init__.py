@@ -1,0 +1,1 @@
+"""Loaders of the published dataset formats."""

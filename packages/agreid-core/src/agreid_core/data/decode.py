@@ -1,0 +1,51 @@
+"""Image decoding in DataLoader workers: file → resized uint8 tensor."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import Dataset
+
+from agreid_core.data.dataset import DatasetError
+
+
+def read_image(path: str | Path, height: int, width: int) -> torch.Tensor:
+    """Decode ``path`` as RGB and resize to ``height × width``; uint8 tensor (3, H, W).
+
+    A missing, unreadable or truncated file raises :class:`DatasetError` naming it.
+    """
+    try:
+        with Image.open(path) as img:
+            rgb = img.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
+    except (OSError, UnidentifiedImageError) as exc:
+        raise DatasetError(f"{path}: cannot decode image ({exc})") from None
+    array = np.asarray(rgb, dtype=np.uint8)
+    return torch.from_numpy(array.copy()).permute(2, 0, 1).contiguous()
+
+
+class ImageSamples(Dataset[tuple[torch.Tensor, int, int, int]]):
+    """Decodes ``paths[i]``; yields ``(image uint8 (3,H,W), label, camid, i)``."""
+
+    def __init__(
+        self,
+        paths: Sequence[str],
+        labels: Sequence[int],
+        camids: Sequence[int],
+        height: int,
+        width: int,
+    ) -> None:
+        if not len(paths) == len(labels) == len(camids):
+            raise ValueError("paths, labels and camids must have the same length")
+        self.paths, self.labels, self.camids = list(paths), list(labels), list(camids)
+        self.height, self.width = height, width
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, int, int]:
+        image = read_image(self.paths[i], self.height, self.width)
+        return image, self.labels[i], self.camids[i], i

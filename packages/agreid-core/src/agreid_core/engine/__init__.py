@@ -1,0 +1,1 @@
+"""Training engine: optimiser and schedule building, the trainer, checkpoints, runs."""

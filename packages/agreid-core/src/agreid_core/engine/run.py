@@ -1,0 +1,138 @@
+"""One ``agreid run``: resolve method, profile and data; train; evaluate; write outputs.
+
+Output folder contents: ``config.json`` (resolved config, seed, plugin versions, git
+revision), ``train_log.jsonl`` (one line per step), ``model.safetensors`` (final weights),
+``results.csv`` / ``results.parquet`` (one row per protocol plus ``overall``).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import torch
+
+from agreid_core.config import apply_overrides, override, to_dict
+from agreid_core.data.dataset import LoadOptions, ReIDData
+from agreid_core.engine.checkpoint import atomic_write_text, save_weights
+from agreid_core.engine.trainer import Trainer, TrainResult, label_map
+from agreid_core.evaluation.report import evaluate_model
+from agreid_core.method import Criterion, DataInfo
+from agreid_core.plugins.host import PluginHost
+
+
+@dataclass
+class RunOutcome:
+    """What a finished run produced."""
+
+    results: pl.DataFrame
+    train: TrainResult
+    output_dir: Path
+    config: dict[str, Any]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def git_revision() -> str | None:
+    """The current git commit, if the working directory is a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def load_data(host: PluginHost, dataset: str, path: Path | None, strict: bool = False) -> ReIDData:
+    """Load a registered dataset by name (``path`` for datasets stored on disk)."""
+    spec = host.datasets.get(dataset, host.failed_hint())
+    if spec.needs_path and path is None:
+        raise ValueError(f"dataset {dataset!r} needs --data PATH")
+    return spec.load(path, LoadOptions(strict=strict))
+
+
+def run_method(
+    host: PluginHost,
+    method: str,
+    data: ReIDData,
+    *,
+    profile: str | None = None,
+    output_dir: Path,
+    epochs: int | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    overrides: list[str] | None = None,
+    on_step: Callable[[int, int, float], None] | None = None,
+    on_eval_batch: Callable[[int], None] | None = None,
+) -> RunOutcome:
+    """Train ``method`` on ``data``'s train split and evaluate every protocol."""
+    spec = host.methods.get(method, host.failed_hint())
+    cfg = spec.config(profile)
+    if epochs is not None:
+        cfg = override(cfg, "training.schedule.epochs", epochs)
+    cfg = apply_overrides(cfg, overrides or [])
+    seed_everything(seed)
+    dev = torch.device(device)
+    train_rows = data.train()
+    info = DataInfo(
+        num_classes=len(label_map(train_rows["pid"].to_list())),
+        num_cameras=int(data.index["camid"].cast(pl.Int64).max() or 0) + 1,  # type: ignore[arg-type]
+        num_train_samples=train_rows.height,
+    )
+    recipe = spec.build(cfg, info)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    resolved = {
+        "method": method,
+        "profile": profile or spec.default_profile,
+        "dataset": data.name,
+        "data_root": str(data.root),
+        "seed": seed,
+        "device": device,
+        "config": to_dict(cfg),
+        "plugins": {
+            n: {"package": p.package, "version": p.version} for n, p in host.plugins.items()
+        },
+        "git_revision": git_revision(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    atomic_write_text(output_dir / "config.json", json.dumps(resolved, indent=2, default=str))
+    log_path = output_dir / "train_log.jsonl"
+    log_path.unlink(missing_ok=True)
+    trainer = Trainer(
+        recipe.model,
+        Criterion(recipe.losses),
+        cfg.training,
+        device=dev,
+        seed=seed,
+        head_prefixes=recipe.head_parameter_prefixes,
+        log_path=log_path,
+    )
+    train = trainer.fit(train_rows, on_step=on_step)
+    save_weights(recipe.model, output_dir / "model.safetensors", {"method": method, "seed": seed})
+    results = evaluate_model(
+        recipe.model,
+        data,
+        cfg.training.input,
+        cfg.training.eval,
+        method=method,
+        device=dev,
+        num_workers=cfg.training.num_workers,
+        on_batch=on_eval_batch,
+    )
+    results.write_csv(output_dir / "results.csv")
+    results.write_parquet(output_dir / "results.parquet")
+    return RunOutcome(results, train, output_dir, resolved)

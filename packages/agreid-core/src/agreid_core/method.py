@@ -1,0 +1,112 @@
+"""Method recipes: a typed config with named profiles plus one build function.
+
+A :class:`MethodSpec` is what a plugin registers under a method name. ``build(config, info)``
+returns a :class:`Recipe`: the model and its loss terms. The engine turns the config's
+``training`` section into optimiser, schedule, sampler and augmentation, so a recipe reads
+like the paper's paragraph and nothing is copied between methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import torch
+from torch import Tensor, nn
+
+from agreid_core.config import MethodConfig
+from agreid_core.types import LossResult
+
+C = TypeVar("C", bound=MethodConfig)
+
+#: Key of the model output used as the retrieval feature at test time.
+EMBEDDING = "embedding"
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What a recipe may know about its training data before building the model."""
+
+    num_classes: int
+    num_cameras: int
+    num_train_samples: int
+
+
+@dataclass(frozen=True)
+class LossTerm:
+    """One weighted loss applied to one model output and one target field.
+
+    ``loss(outputs[input_key], targets[target_key])`` must return a scalar tensor.
+    """
+
+    name: str
+    loss: nn.Module
+    input_key: str
+    target_key: str = "pids"
+    weight: float = 1.0
+
+
+class Criterion(nn.Module):
+    """The weighted sum of a recipe's loss terms, reporting each part by name."""
+
+    def __init__(self, terms: Sequence[LossTerm]) -> None:
+        super().__init__()
+        if not terms:
+            raise ValueError("a recipe needs at least one loss term")
+        names = [t.name for t in terms]
+        if len(set(names)) != len(names):
+            raise ValueError(f"loss term names must be unique, got {names}")
+        self.terms = list(terms)
+        self.modules_by_name = nn.ModuleDict({t.name: t.loss for t in terms})
+
+    def forward(self, outputs: Mapping[str, Tensor], targets: Mapping[str, Tensor]) -> LossResult:
+        """Sum of ``weight * loss`` over the terms."""
+        parts: dict[str, Tensor] = {}
+        for term in self.terms:
+            if term.input_key not in outputs:
+                raise KeyError(
+                    f"loss term {term.name!r} needs model output {term.input_key!r}; "
+                    f"the model returned {sorted(outputs)}"
+                )
+            value = self.modules_by_name[term.name](
+                outputs[term.input_key], targets[term.target_key]
+            )
+            parts[term.name] = term.weight * value
+        total = torch.stack(list(parts.values())).sum()
+        return LossResult(total=total, parts=parts)
+
+
+@dataclass
+class Recipe:
+    """A built method: the model and its losses.
+
+    The model's ``forward(images, camids)`` returns a mapping of named outputs; in eval mode
+    it must contain :data:`EMBEDDING`, the retrieval feature. ``head_parameter_prefixes``
+    names the parameters that get ``optim.head_lr_factor``.
+    """
+
+    model: nn.Module
+    losses: Sequence[LossTerm]
+    head_parameter_prefixes: tuple[str, ...] = ()
+    notes: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MethodSpec(Generic[C]):
+    """A registered method: profiles (named config factories) and a build function."""
+
+    summary: str
+    profiles: Mapping[str, Callable[[], C]]
+    build: Callable[[C, DataInfo], Recipe]
+    reference: str = ""
+    default_profile: str = "cpu"
+
+    def config(self, profile: str | None = None) -> C:
+        """The config of ``profile`` (default: :attr:`default_profile`)."""
+        name = profile or self.default_profile
+        if name not in self.profiles:
+            raise KeyError(
+                f"unknown profile {name!r}; this method has: {', '.join(sorted(self.profiles))}"
+            )
+        return self.profiles[name]()

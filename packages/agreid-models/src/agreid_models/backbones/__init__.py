@@ -1,0 +1,1 @@
+"""Backbones, each registered by name with a tiny configuration for tests."""

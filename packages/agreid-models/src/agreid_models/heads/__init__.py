@@ -1,0 +1,1 @@
+"""Necks, pooling and heads."""

@@ -1,0 +1,1 @@
+"""Image method recipes, one file per method."""

@@ -1,0 +1,1 @@
+"""Temporal modules: each one file, each registered by name."""

@@ -1,0 +1,32 @@
+"""First-party plugin of agreid-video: temporal modules and clip samplers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agreid_core.components import ComponentSpec
+from agreid_core.plugins.hookspecs import Register, hookimpl
+
+
+def _avg(**kwargs: Any) -> Any:
+    from agreid_video.modules.temporal_pool import TemporalAveragePooling
+
+    return TemporalAveragePooling(**kwargs)
+
+
+def _attn(**kwargs: Any) -> Any:
+    from agreid_video.modules.temporal_pool import TemporalAttentionPooling
+
+    return TemporalAttentionPooling(**kwargs)
+
+
+@hookimpl
+def agreid_register_heads(register: Register) -> None:
+    """Temporal pooling heads for clip features (B, T, D) → (B, D)."""
+    register("temporal-average", ComponentSpec(_avg, "mean over frames"))
+    register(
+        "temporal-attention",
+        ComponentSpec(
+            _attn, "attention pooling over frames (X-TFCLIP)", tiny={"dim": 8, "hidden": 4}
+        ),
+    )

@@ -1,0 +1,1 @@
+"""A minimal third-party agreid plugin package."""

@@ -1,0 +1,81 @@
+"""A third-party plugin installed with pip is discovered, listed and runnable; a broken one
+is reported without stopping anything else."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from .conftest import agreid
+
+
+def test_installed_plugins_are_listed_with_package_version_and_errors(
+    installed_example_plugins: dict[str, Path],
+) -> None:
+    result = agreid("plugins", "--json")
+    assert result.returncode == 0, result.stderr
+    plugins = {p["name"]: p for p in json.loads(result.stdout)["plugins"]}
+    toy = plugins["toy"]
+    assert (toy["package"], toy["version"], toy["status"]) == ("agreid-toy-method", "0.3.1", "ok")
+    assert toy["contributes"] == {"methods": ["toy-cnn"]}
+    broken = plugins["broken"]
+    assert (broken["package"], broken["status"]) == ("agreid-broken-plugin", "error")
+    assert "agreid_this_dependency_does_not_exist" in broken["error"]
+    table = agreid("plugins")
+    assert (
+        table.returncode == 0 and "agreid-broken-plugin" in table.stdout and "error" in table.stdout
+    )
+
+
+def test_broken_plugin_does_not_stop_other_commands(
+    installed_example_plugins: dict[str, Path],
+) -> None:
+    result = agreid("list", "methods")
+    assert result.returncode == 0, result.stderr
+    assert "toy-cnn" in result.stdout and "bot" in result.stdout
+
+
+def test_missing_name_mentions_the_broken_plugin(
+    installed_example_plugins: dict[str, Path],
+) -> None:
+    result = agreid("run", "--method", "broken-method")
+    assert result.returncode == 2
+    assert "unknown method 'broken-method'" in result.stderr
+    assert "broken (agreid-broken-plugin)" in result.stderr
+
+
+def test_disabling_a_plugin_by_environment(installed_example_plugins: dict[str, Path]) -> None:
+    result = agreid("plugins", "--json", env={"AGREID_DISABLE_PLUGINS": "broken,toy"})
+    plugins = {p["name"]: p for p in json.loads(result.stdout)["plugins"]}
+    assert plugins["broken"]["status"] == plugins["toy"]["status"] == "disabled"
+    assert "toy-cnn" not in agreid("list", "methods", env={"AGREID_DISABLE_PLUGINS": "toy"}).stdout
+
+
+def test_third_party_method_runs_end_to_end(
+    installed_example_plugins: dict[str, Path], small_synthetic_tree: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    result = agreid(
+        "run",
+        "--method",
+        "toy-cnn",
+        "--data",
+        str(small_synthetic_tree),
+        "--output",
+        str(out),
+        "--epochs",
+        "2",
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    results = pl.read_csv(out / "results.csv")
+    assert results["protocol"].to_list() == ["A→G", "G→A", "overall"]
+    assert results["method"].unique().to_list() == ["toy-cnn"]
+    assert ((results["R1"] >= 0) & (results["R1"] <= 100)).all()
+    config = json.loads((out / "config.json").read_text())
+    assert config["plugins"]["toy"]["package"] == "agreid-toy-method"
+    assert config["config"]["training"]["schedule"]["epochs"] == 2
+    assert (out / "model.safetensors").is_file()
+    log = (out / "train_log.jsonl").read_text().splitlines()
+    assert log and json.loads(log[-1])["epoch"] == 1
