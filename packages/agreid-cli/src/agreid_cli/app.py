@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from agreid_cli.data_commands import data_app
 from agreid_core.plugins.host import get_host
 from agreid_core.plugins.registry import KINDS, UnknownNameError
 
@@ -264,6 +265,9 @@ def evaluate(
         f"Rank-10 {100 * result.rank(10):.2f}  mAP {100 * result.mAP:.2f}  mINP {100 * result.mINP:.2f}  "
         f"({result.num_valid} queries, {result.num_skipped} without a valid match skipped)"
     )
+
+
+app.add_typer(data_app, name="data", help="Inspect and generate datasets.")
 
 
 def main() -> None:

@@ -144,7 +144,7 @@ class Trainer:
                         "step": step,
                         "lr": optimizer.param_groups[0]["lr"],
                         "loss": last_loss,
-                        **{k: float(v) for k, v in result.parts.items()},
+                        **{k: float(v.detach()) for k, v in result.parts.items()},
                     }
                     history.append(record)
                     if log is not None:
