@@ -33,7 +33,10 @@ def _ranking_evaluator(**kwargs: Any) -> Any:
 @hookimpl
 def agreid_register_datasets(register: Register) -> None:
     """The embedded synthetic dataset and the published formats."""
+    from agreid_core.data.datasets.agreid_challenge23 import load_agreid_challenge23
     from agreid_core.data.datasets.agreid_v1 import load_agreid_v1
+    from agreid_core.data.datasets.agreid_v2 import load_agreid_v2
+    from agreid_core.data.datasets.market1501 import load_market1501
     from agreid_core.data.embedded import load_embedded
 
     register(
@@ -50,6 +53,30 @@ def agreid_register_datasets(register: Register) -> None:
             summary="AG-ReID v1 (ICME'23): flat folders, A→G and G→A",
             load=load_agreid_v1,
             reference="Nguyen et al., Aerial-Ground Person Re-ID, ICME 2023",
+        ),
+    )
+    register(
+        "agreid-v2",
+        DatasetSpec(
+            summary="AG-ReID.v2 (TIFS'24): per-identity folders, A→C, A→W, C→A, W→A list files",
+            load=load_agreid_v2,
+            reference="Nguyen et al., AG-ReID.v2, IEEE TIFS 2024",
+        ),
+    )
+    register(
+        "agreid-challenge23",
+        DatasetSpec(
+            summary="AG-ReID 2023 challenge: exp3 A→G and exp6 G→A with add-on distractors",
+            load=load_agreid_challenge23,
+            reference="Nguyen et al., AG-ReID 2023 challenge, IJCB 2023",
+        ),
+    )
+    register(
+        "market1501",
+        DatasetSpec(
+            summary="Market-1501: ground-only reference, query→gallery",
+            load=load_market1501,
+            reference="Zheng et al., Scalable Person Re-identification: A Benchmark, ICCV 2015",
         ),
     )
 

@@ -65,3 +65,57 @@ def parse_agreid_name(stem: str) -> AGReIDName:
             f"{stem!r}: camera C{camera} is not one of 0 (UAV), 2 (wearable), 3 (CCTV)"
         )
     return AGReIDName(person, session, altitude, cam, int(frame))
+
+
+# Market-1501: ``<pid>_c<camera>s<sequence>_<frame>_<box>`` (``0002_c1s1_000451_03``).
+# pid −1 marks junk boxes and 0 distractors; the camera digit is 1-based (c1 … c6).
+_MARKET1501 = re.compile(r"^([-\d]+)_c(\d)s(\d+)_(\d+)_(\d+)$")
+
+
+@dataclass(frozen=True)
+class Market1501Name:
+    """The parts of a Market-1501 image name (camera as written, 1-based)."""
+
+    pid: int
+    camera: int
+    sequence: int
+    frame: int
+    box: int
+
+    @property
+    def camid(self) -> int:
+        """The 0-based camera id (``c1`` → 0)."""
+        return self.camera - 1
+
+    @property
+    def is_junk(self) -> bool:
+        """pid −1: a junk box, skipped at load."""
+        return self.pid == -1
+
+    @property
+    def is_distractor(self) -> bool:
+        """pid 0: a distractor, kept in the gallery."""
+        return self.pid == 0
+
+
+def parse_market1501_name(stem: str) -> Market1501Name:
+    """Parse a Market-1501 file stem (no extension); raises :class:`FileNameError`."""
+    m = _MARKET1501.match(stem)
+    if m is None:
+        raise FileNameError(f"{stem!r} does not match <pid>_c<camera>s<seq>_<frame>_<box>")
+    pid_text, camera, sequence, frame, box = m.groups()
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        raise FileNameError(f"{stem!r}: person id {pid_text!r} is not an integer") from None
+    if pid < -1:
+        raise FileNameError(f"{stem!r}: person id {pid} is below -1 (junk)")
+    if camera == "0":
+        raise FileNameError(f"{stem!r}: camera c0 (Market-1501 cameras are c1…c6)")
+    return Market1501Name(pid, int(camera), int(sequence), int(frame), int(box))
+
+
+def format_market1501_name(name: Market1501Name) -> str:
+    """The file stem of ``name`` as Market-1501 writes it (``0002_c1s1_000451_03``)."""
+    pid = "-1" if name.pid == -1 else f"{name.pid:04d}"
+    return f"{pid}_c{name.camera}s{name.sequence}_{name.frame:06d}_{name.box:02d}"
