@@ -28,6 +28,7 @@ from agreid_core.data.datasets.agreid_attributes import (
     read_agreid_attribute_mat,
 )
 from agreid_core.data.datasets.agreid_v1 import scan_agreid_folder
+from agreid_core.data.datasets.layout import require_root, scan_split_folders
 from agreid_core.data.index import make_index
 
 TRAIN = "bounding_box_train"
@@ -61,23 +62,17 @@ ATTRIBUTES_MAT = "qut_attribute_v8.mat"
 
 def load_agreid_challenge23(root: Path | None, options: LoadOptions) -> ReIDData:
     """Load an AG-ReID 2023 challenge tree rooted at ``root``."""
-    if root is None:
-        raise DatasetError("AG-ReID 2023 challenge needs the dataset folder (--data PATH)")
-    if not root.is_dir():
-        raise DatasetError(f"{root}: dataset folder does not exist")
+    root = require_root(root, "AG-ReID 2023 challenge")
     warnings: list[str] = []
-    rows: list[dict[str, object]] = []
-    for subset, split in REQUIRED.items():
-        folder = root / subset
-        if not folder.is_dir():
-            raise DatasetError(
-                f"{folder}: missing folder (expected the AG-ReID 2023 challenge layout: "
-                f"{', '.join(REQUIRED)}, {', '.join(DISTRACTORS)})"
-            )
-        found = scan_agreid_folder(folder, subset, split, warnings, options.strict)
-        if not found:
-            raise DatasetError(f"{folder}: no parsable images in this split")
-        rows.extend(found)
+    rows = scan_split_folders(
+        root,
+        REQUIRED,
+        scan_agreid_folder,
+        "AG-ReID 2023 challenge",
+        warnings,
+        options.strict,
+        expected=f"{', '.join(REQUIRED)}, {', '.join(DISTRACTORS)}",
+    )
     for subset in DISTRACTORS:
         folder = root / subset
         if not folder.is_dir():

@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from agreid_core.data.dataset import DatasetError, LoadOptions, ProtocolSpec, ReIDData
+from agreid_core.data.datasets.layout import require_root, scan_split_folders
 from agreid_core.data.filenames import FileNameError, parse_agreid_name
 from agreid_core.data.index import ATTRIBUTE_PREFIX, make_index
 
@@ -97,22 +98,11 @@ def attach_attributes(
 
 def load_agreid_v1(root: Path | None, options: LoadOptions) -> ReIDData:
     """Load an AG-ReID v1 tree rooted at ``root``."""
-    if root is None:
-        raise DatasetError("AG-ReID v1 needs the dataset folder (--data PATH)")
-    if not root.is_dir():
-        raise DatasetError(f"{root}: dataset folder does not exist")
+    root = require_root(root, "AG-ReID v1")
     warnings: list[str] = []
-    rows: list[dict[str, object]] = []
-    for subset, split in SUBSETS.items():
-        folder = root / subset
-        if not folder.is_dir():
-            raise DatasetError(
-                f"{folder}: missing folder (expected the AG-ReID v1 layout: {', '.join(SUBSETS)})"
-            )
-        found = scan_agreid_folder(folder, subset, split, warnings, options.strict)
-        if not found:
-            raise DatasetError(f"{folder}: no parsable images in this split")
-        rows.extend(found)
+    rows = scan_split_folders(
+        root, SUBSETS, scan_agreid_folder, "AG-ReID v1", warnings, options.strict
+    )
     index = make_index(rows)
     csv_path = root / ATTRIBUTES_CSV
     if csv_path.is_file():

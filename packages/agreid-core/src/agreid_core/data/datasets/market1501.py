@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agreid_core.data.dataset import DatasetError, LoadOptions, ProtocolSpec, ReIDData
+from agreid_core.data.datasets.layout import require_root, scan_split_folders
 from agreid_core.data.filenames import FileNameError, parse_market1501_name
 from agreid_core.data.index import make_index
 from agreid_core.types import Platform
@@ -70,20 +71,9 @@ def scan_market1501_folder(
 
 def load_market1501(root: Path | None, options: LoadOptions) -> ReIDData:
     """Load a Market-1501 tree rooted at ``root``."""
-    if root is None:
-        raise DatasetError("Market-1501 needs the dataset folder (--data PATH)")
-    if not root.is_dir():
-        raise DatasetError(f"{root}: dataset folder does not exist")
+    root = require_root(root, "Market-1501")
     warnings: list[str] = []
-    rows: list[dict[str, object]] = []
-    for subset, split in SUBSETS.items():
-        folder = root / subset
-        if not folder.is_dir():
-            raise DatasetError(
-                f"{folder}: missing folder (expected the Market-1501 layout: {', '.join(SUBSETS)})"
-            )
-        found = scan_market1501_folder(folder, subset, split, warnings, options.strict)
-        if not found:
-            raise DatasetError(f"{folder}: no parsable images in this split")
-        rows.extend(found)
+    rows = scan_split_folders(
+        root, SUBSETS, scan_market1501_folder, "Market-1501", warnings, options.strict
+    )
     return ReIDData("market1501", root, "image", make_index(rows), PROTOCOLS, warnings)

@@ -1,0 +1,45 @@
+"""Shared steps of loaders for folder-per-split layouts: check the root, scan each split."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from agreid_core.data.dataset import DatasetError
+
+#: ``scanner(folder, subset, split, warnings, strict) -> index rows``.
+FolderScanner = Callable[[Path, str, str, list[str], bool], list[dict[str, object]]]
+
+
+def require_root(root: Path | None, layout: str) -> Path:
+    """``root`` if it is an existing folder, else a :class:`DatasetError` naming it."""
+    if root is None:
+        raise DatasetError(f"{layout} needs the dataset folder (--data PATH)")
+    if not root.is_dir():
+        raise DatasetError(f"{root}: dataset folder does not exist")
+    return root
+
+
+def scan_split_folders(
+    root: Path,
+    subsets: Mapping[str, str],
+    scanner: FolderScanner,
+    layout: str,
+    warnings: list[str],
+    strict: bool,
+    expected: str = "",
+) -> list[dict[str, object]]:
+    """Scan ``root/<subset>`` for every subset (→ split); each must exist and hold images."""
+    rows: list[dict[str, object]] = []
+    for subset, split in subsets.items():
+        folder = root / subset
+        if not folder.is_dir():
+            listing = expected or ", ".join(subsets)
+            raise DatasetError(
+                f"{folder}: missing folder (expected the {layout} layout: {listing})"
+            )
+        found = scanner(folder, subset, split, warnings, strict)
+        if not found:
+            raise DatasetError(f"{folder}: no parsable images in this split")
+        rows.extend(found)
+    return rows
