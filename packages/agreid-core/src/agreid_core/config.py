@@ -51,6 +51,16 @@ class AugmentConfig:
     flip: float = 0.5
     pad: int = 10
     random_erasing: float = 0.5
+    # aerial steps (see agreid_core.data.aerial_augment): probabilities, 0 = off
+    low_res: float = 0.0
+    motion_blur: float = 0.0
+    rotation: float = 0.0
+    color_jitter: float = 0.0
+    grayscale: float = 0.0
+    sharpness: float = 0.0
+    # their strengths, used only when the matching probability is > 0
+    rotation_degrees: float = 10.0
+    jitter_strength: float = 0.2
 
 
 @dataclass(frozen=True)

@@ -119,3 +119,53 @@ def format_market1501_name(name: Market1501Name) -> str:
     """The file stem of ``name`` as Market-1501 writes it (``0002_c1s1_000451_03``)."""
     pid = "-1" if name.pid == -1 else f"{name.pid:04d}"
     return f"{pid}_c{name.camera}s{name.sequence}_{name.frame:06d}_{name.box:02d}"
+
+
+# AG-VPReID (CVPR 2025): ``P<person>T<date…>A<altitude>C<camera>E<event>K<keypoint>F<frame>``
+# (``P81T2310171A2C2E152K7F7528``), the regex of the SAS ``AGVPReID`` loader. P is a per-day
+# person index, not the identity: the identity is the ``{ID}`` folder.
+_AGVPREID = re.compile(r"^P(\d+)T(\d+)A(\d+)C(\d+)E(\d+)K(\d+)F(\d+)$")
+
+#: AG-VPReID altitude code → metres (A2/A3 per the VP README; A0/A1 are not stated).
+AGVPREID_ALTITUDE_M: dict[int, float] = {2: 80.0, 3: 120.0}
+
+
+@dataclass(frozen=True)
+class AGVPReIDName:
+    """The parts of an AG-VPReID frame name."""
+
+    person: int
+    date: str
+    altitude: int
+    camera: int
+    event: int
+    keypoint: int
+    frame: int
+
+    @property
+    def altitude_m(self) -> float | None:
+        """Flight altitude in metres of the session (A2 → 80, A3 → 120), else None."""
+        return AGVPREID_ALTITUDE_M.get(self.altitude)
+
+
+def parse_agvpreid_name(stem: str) -> AGVPReIDName:
+    """Parse an AG-VPReID frame stem (no extension); raises :class:`FileNameError`."""
+    m = _AGVPREID.match(stem)
+    if m is None:
+        raise FileNameError(
+            f"{stem!r} does not match P<digits>T<digits>A<digits>C<digits>E<digits>K<digits>F<digits>"
+        )
+    person, date, altitude, camera, event, keypoint, frame = m.groups()
+    return AGVPReIDName(
+        int(person), date, int(altitude), int(camera), int(event), int(keypoint), int(frame)
+    )
+
+
+# MARS-style frame names (MARS ``0001C1T0001F001``; G2A-VReID.v2 has a 5-digit pid).
+_MARS_FRAME = re.compile(r"F(\d+)$")
+
+
+def parse_mars_frame(stem: str) -> int | None:
+    """The frame number of a MARS-style stem (``…F001`` → 1), None when there is no ``F<digits>``."""
+    m = _MARS_FRAME.search(stem)
+    return int(m.group(1)) if m else None

@@ -12,6 +12,7 @@ JPEG quality is applied by the writer.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -83,8 +84,19 @@ def _motion_blur(arr: NDArray[np.float32], length: int, degrees: float) -> NDArr
     return acc * np.float32(1 / length)
 
 
-def render_view(person: Identity, view: ViewSpec) -> Image.Image:
-    """Render ``person`` as seen in ``view``: an RGB crop around the person (before JPEG)."""
+def render_view(
+    person: Identity,
+    view: ViewSpec,
+    *,
+    backdrop: Callable[[int, int], NDArray[np.float32]] | None = None,
+    noise_seed: int | None = None,
+) -> Image.Image:
+    """Render ``person`` as seen in ``view``: an RGB crop around the person (before JPEG).
+
+    Hooks for video (the defaults give the image generator's output): ``backdrop(w, h)``
+    returns the ``h`` × ``w`` × 3 float background instead of drawing one from
+    ``view.background_seed``, and ``noise_seed`` seeds the sensor noise instead of it.
+    """
     ss = view.supersample
     unit = view.height * ss
     fig = draw_person(person, view.facing, view.tilt, view.phase, unit)
@@ -107,7 +119,10 @@ def render_view(person: Identity, view: ViewSpec) -> Image.Image:
     person_crop = layer.crop((left, top, left + cw, top + ch))
     out_w, out_h = cw // ss, ch // ss
     # background and shadow at the output scale (cheaper), then up to the drawing scale
-    bg = render_background(view.background, out_w, out_h, view.background_seed, view.height)
+    if backdrop is None:
+        bg = render_background(view.background, out_w, out_h, view.background_seed, view.height)
+    else:
+        bg = np.array(backdrop(out_w, out_h), dtype=np.float32)
     strength = view.shadow[1]
     shadow = _shadow(
         (out_w, out_h),
@@ -140,7 +155,7 @@ def render_view(person: Identity, view: ViewSpec) -> Image.Image:
         arr = arr * np.float32(1 - view.haze) + np.asarray(
             (196, 204, 214), dtype=np.float32
         ) * np.float32(view.haze)
-    rng = np.random.default_rng(view.background_seed ^ 0x5A5A)
+    rng = np.random.default_rng(view.background_seed ^ 0x5A5A if noise_seed is None else noise_seed)
     arr = arr + rng.normal(0.0, view.noise, size=arr.shape).astype(np.float32)
     arr = _motion_blur(arr, view.motion_blur, view.motion_angle)
     img = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
