@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -92,10 +93,29 @@ def test_synth_into_other_generation_fails(tree: Path) -> None:
     assert result.exit_code == 2 and "error:" in result.output
 
 
-def test_synth_video_kind_is_not_available(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["data", "synth", str(tmp_path / "v"), "--kind", "video"])
+def test_synth_video_then_info_reproduces_the_generator_counts(tmp_path: Path) -> None:
+    out = tmp_path / "v"
+    result = runner.invoke(
+        app, ["data", "synth", str(out), "--kind", "video", "--ids", "8", "--workers", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    info = json.loads((out / "SYNTH_INFO.json").read_text())
+    result = runner.invoke(app, ["data", "info", str(out), "--dataset", "agvpreid", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [r for r in json.loads(result.stdout)["summary"] if r["platform"] != "all"]
+    tracklets: dict[str, int] = {}
+    frames: dict[str, int] = {}
+    for r in rows:
+        tracklets[r["subset"]] = tracklets.get(r["subset"], 0) + r["images"]
+        frames[r["subset"]] = frames.get(r["subset"], 0) + r["frames"]
+    assert tracklets == info["tracklets"]
+    assert frames == info["frames"]
+
+
+def test_synth_unknown_kind(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["data", "synth", str(tmp_path / "v"), "--kind", "audio"])
     assert result.exit_code == 2
-    assert "error:" in result.output and "not available yet" in result.output
+    assert "error:" in result.output and "image, video" in result.output
     assert not (tmp_path / "v").exists()
 
 
@@ -156,15 +176,23 @@ def test_summarize_tiny_index() -> None:
     data = ReIDData("tiny", Path("."), "image", index, (ProtocolSpec("A→G", ("q",), ("g",)),))
     got = summarize(data).rows()
     assert got == [
-        ("train", "train", "aerial", 1, 2, [0]),
-        ("train", "train", "cctv", 2, 2, [3]),
-        ("train", "train", "wearable", 1, 1, [2]),
-        ("train", TOTAL, TOTAL, 2, 5, [0, 2, 3]),
-        ("test", "g", "cctv", 3, 4, [3]),
-        ("test", "q", "aerial", 2, 2, [0]),
-        ("test", TOTAL, TOTAL, 3, 6, [0, 3]),
+        ("train", "train", "aerial", 1, 2, 2, [0]),
+        ("train", "train", "cctv", 2, 2, 2, [3]),
+        ("train", "train", "wearable", 1, 1, 1, [2]),
+        ("train", TOTAL, TOTAL, 2, 5, 5, [0, 2, 3]),
+        ("test", "g", "cctv", 3, 4, 4, [3]),
+        ("test", "q", "aerial", 2, 2, 2, [0]),
+        ("test", TOTAL, TOTAL, 3, 6, 6, [0, 3]),
     ]
     assert summarize(data, totals=False).height == 5
+    # video: one row per tracklet, frames counted from the frame lists
+    video = index.head(3).with_columns(pl.Series("frames", [["a", "b"], ["c"], ["d", "e", "f"]]))
+    vrows = summarize(ReIDData("v", Path("."), "video", video, ())).rows()
+    assert vrows == [
+        ("train", "train", "aerial", 1, 2, 3, [0]),
+        ("train", "train", "cctv", 1, 1, 3, [3]),
+        ("train", TOTAL, TOTAL, 1, 3, 6, [0, 3]),
+    ]
     empty = ReIDData("empty", Path("."), "image", make_index([]), ())
     assert summarize(empty).is_empty()
     assert summarize(empty).columns == summarize(data).columns

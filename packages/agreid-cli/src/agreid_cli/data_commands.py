@@ -28,7 +28,7 @@ DEFAULT_FORMAT = "agreid-v1"
 #: ``data info`` PATH that means the embedded dataset.
 EMBEDDED = "embedded"
 #: ``--kind`` values ``data synth`` knows, and whether each is available.
-SYNTH_KINDS: dict[str, bool] = {"image": True, "video": False}
+SYNTH_KINDS: dict[str, bool] = {"image": True, "video": True}
 MAX_WARNINGS = 10
 
 
@@ -45,15 +45,20 @@ def synth(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Worker processes (default: CPUs, at most 8).")
     ] = None,
-    kind: Annotated[str, typer.Option(help="What to generate: image (video: not yet).")] = "image",
+    kind: Annotated[
+        str, typer.Option(help="image (AG-ReID v1 layout) or video (AG-VPReID layout).")
+    ] = "image",
 ) -> None:
-    """Generate a synthetic aerial-ground dataset in the AG-ReID v1 layout."""
+    """Generate a synthetic aerial-ground dataset (image: AG-ReID v1; video: AG-VPReID)."""
     from agreid_core.data.synth import SynthConfig, generate_image_dataset
 
     if kind not in SYNTH_KINDS:
         raise _fail(f"unknown --kind {kind!r}; choose one of: {', '.join(SYNTH_KINDS)}")
     if not SYNTH_KINDS[kind]:
         raise _fail(f"--kind {kind}: synthetic {kind} datasets are not available yet")
+    if kind == "video":
+        _synth_video(out, ids, seed, workers)
+        return
     try:
         summary = generate_image_dataset(out, SynthConfig(num_ids=ids, seed=seed), workers)
     except (FileExistsError, ValueError, OSError) as exc:
@@ -68,6 +73,24 @@ def synth(
     split_ids = ", ".join(f"{split} {n}" for split, n in summary.ids.items())
     verb = "found existing tree" if summary.reused else "generated"
     console.print(f"identities: {split_ids}; {verb} in {summary.elapsed_s:.1f} s")
+
+
+def _synth_video(out: Path, ids: int, seed: int, workers: int | None) -> None:
+    from agreid_core.data.synth import SynthVideoConfig, generate_video_dataset
+
+    try:
+        summary = generate_video_dataset(out, SynthVideoConfig(num_ids=ids, seed=seed), workers)
+    except (FileExistsError, ValueError, OSError) as exc:
+        raise _fail(str(exc)) from None
+    table = Table(title=f"synthetic AG-VPReID tree: {summary.root}")
+    for col in ("folder", "tracklets", "frames"):
+        table.add_column(col, justify="left" if col == "folder" else "right")
+    for folder, count in summary.tracklets.items():
+        table.add_row(folder, str(count), str(summary.frames[folder]))
+    console.print(table)
+    roles = ", ".join(f"{role} {n}" for role, n in summary.ids.items())
+    verb = "found existing tree" if summary.reused else "generated"
+    console.print(f"identities: {roles}; {verb} in {summary.elapsed_s:.1f} s")
 
 
 def _load(path: str, dataset: str | None, strict: bool) -> ReIDData:
@@ -128,8 +151,10 @@ def info(
         print(json.dumps(record))
         return
     table = Table(title=f"{data.name} ({data.kind}) at {data.root}")
-    for col in ("subset / split", "platform", "identities", "images", "cameras"):
-        table.add_column(col, justify="right" if col in ("identities", "images") else "left")
+    for col in ("subset / split", "platform", "identities", "images", "frames", "cameras"):
+        table.add_column(
+            col, justify="left" if col in ("subset / split", "platform", "cameras") else "right"
+        )
     for row in summary.iter_rows(named=True):
         total = row["subset"] == TOTAL and row["platform"] == TOTAL
         cells = [
@@ -137,6 +162,7 @@ def info(
             "all" if total else str(row["platform"]),
             str(row["identities"]),
             str(row["images"]),
+            str(row["frames"]),
             ", ".join(str(c) for c in row["cameras"]),
         ]
         table.add_row(*[f"[bold]{c}[/]" for c in cells] if total else cells, end_section=total)

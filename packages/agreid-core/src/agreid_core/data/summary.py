@@ -1,8 +1,8 @@
 """Per-split × per-platform counts of a loaded dataset (what ``agreid data info`` shows).
 
-:func:`summarize` groups the sample index by ``split``, ``subset`` and ``platform`` and counts
-identities, images and cameras; with ``totals`` each split also gets one row over all of its
-subsets and platforms, whose ``subset`` and ``platform`` are :data:`TOTAL`.
+:func:`summarize` groups the sample index by ``split``, ``subset`` and ``platform`` and
+counts identities, images (tracklets for video), frames and cameras; with ``totals`` each
+split also gets one row over all of its subsets and platforms, whose ``subset`` and ``platform`` are :data:`TOTAL`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ SUMMARY_SCHEMA = pl.Schema(
         "platform": pl.String(),
         "identities": pl.Int64(),
         "images": pl.Int64(),
+        "frames": pl.Int64(),
         "cameras": pl.List(pl.Int64()),
     }
 )
@@ -34,20 +35,26 @@ def _counts() -> list[pl.Expr]:
     return [
         pl.col("pid").drop_nulls().n_unique().cast(pl.Int64).alias("identities"),
         pl.len().cast(pl.Int64).alias("images"),
+        pl.col("n_frames").sum().cast(pl.Int64).alias("frames"),
         pl.col("camid").drop_nulls().unique().sort().alias("cameras"),
     ]
 
 
 def summarize(data: ReIDData, totals: bool = True) -> pl.DataFrame:
-    """Identities, images and cameras per (split, subset, platform) of ``data``'s index.
+    """Identities, images, frames and cameras per (split, subset, platform) of ``data``'s index.
+
+    ``images`` counts index rows (tracklets for video); ``frames`` counts frames (equal to
+    ``images`` for image datasets).
 
     Columns are those of :data:`SUMMARY_SCHEMA`: ``cameras`` is the sorted list of distinct
     camera ids. Rows are ordered by split (:data:`SPLIT_ORDER` first), then subset and
     platform, each split's totals row (``subset == platform == TOTAL``) last. An empty index
     gives an empty frame with the same columns.
     """
+    n_frames = pl.col("frames").list.len() if "frames" in data.index.columns else pl.lit(1)
     index = data.index.select(
         pl.col("split", "subset", "platform").cast(pl.String).fill_null(UNKNOWN),
+        n_frames.cast(pl.Int64).alias("n_frames"),
         pl.col("pid").cast(pl.Int64),
         pl.col("camid").cast(pl.Int64),
     )
