@@ -41,7 +41,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def lint(session: nox.Session) -> None:
     """ruff check and format check."""
-    targets = ["packages", "tests", "benchmarks", "noxfile.py"]
+    targets = ["packages", "tests", "benchmarks", "noxfile.py", "conftest.py"]
     session.run(sys.executable, "-m", "ruff", "check", *targets)
     session.run(sys.executable, "-m", "ruff", "format", "--check", *targets)
 

@@ -107,3 +107,23 @@ def test_missing_folder_and_empty_split_name_the_folder(v1_tree: Path) -> None:
         load_agreid_v1(v1_tree, LoadOptions())
     with pytest.raises(DatasetError, match="does not exist"):
         load_agreid_v1(v1_tree / "nope", LoadOptions())
+
+
+def test_index_is_cached_until_the_tree_changes(
+    v1_tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agreid_core.data.datasets.agreid_v1 as v1
+
+    write_image(v1_tree / "query_all_c0" / "not_a_reid_name.jpg", seed=2)
+    first = load_agreid_v1(v1_tree, LoadOptions())
+
+    def must_not_scan(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the tree was rescanned although it did not change")
+
+    monkeypatch.setattr(v1, "scan_split_folders", must_not_scan)
+    second = load_agreid_v1(v1_tree, LoadOptions())
+    assert second.index.equals(first.index)
+    assert second.warnings == first.warnings and len(second.warnings) == 1
+    write_image(v1_tree / "query_all_c0" / "P0012T02140A2C0F3.jpg", seed=3)
+    with pytest.raises(AssertionError, match="rescanned"):
+        load_agreid_v1(v1_tree, LoadOptions())

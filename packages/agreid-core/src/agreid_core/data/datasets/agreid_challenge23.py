@@ -22,13 +22,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
+
 from agreid_core.data.dataset import DatasetError, LoadOptions, ProtocolSpec, ReIDData
 from agreid_core.data.datasets.agreid_attributes import (
     attach_attribute_table,
     read_agreid_attribute_mat,
 )
 from agreid_core.data.datasets.agreid_v1 import scan_agreid_folder
-from agreid_core.data.datasets.layout import require_root, scan_split_folders
+from agreid_core.data.datasets.layout import load_index, require_root, scan_split_folders
 from agreid_core.data.index import make_index
 
 TRAIN = "bounding_box_train"
@@ -64,27 +66,32 @@ def load_agreid_challenge23(root: Path | None, options: LoadOptions) -> ReIDData
     """Load an AG-ReID 2023 challenge tree rooted at ``root``."""
     root = require_root(root, "AG-ReID 2023 challenge")
     warnings: list[str] = []
-    rows = scan_split_folders(
-        root,
-        REQUIRED,
-        scan_agreid_folder,
-        "AG-ReID 2023 challenge",
-        warnings,
-        options.strict,
-        expected=f"{', '.join(REQUIRED)}, {', '.join(DISTRACTORS)}",
-    )
-    for subset in DISTRACTORS:
-        folder = root / subset
-        if not folder.is_dir():
-            msg = f"{folder}: missing folder of gallery add-on distractors"
-            if options.strict:
-                raise DatasetError(msg)
-            warnings.append(msg)
-            continue
-        rows.extend(scan_agreid_folder(folder, subset, "test", warnings, options.strict))
-    index = make_index(rows)
-    mat = root / ATTRIBUTES_MAT
-    if mat.is_file():
-        table = read_agreid_attribute_mat(mat)
-        index = attach_attribute_table(index, table, mat, warnings, options.strict)
+
+    def build() -> pl.DataFrame:
+        rows = scan_split_folders(
+            root,
+            REQUIRED,
+            scan_agreid_folder,
+            "AG-ReID 2023 challenge",
+            warnings,
+            options.strict,
+            expected=f"{', '.join(REQUIRED)}, {', '.join(DISTRACTORS)}",
+        )
+        for subset in DISTRACTORS:
+            folder = root / subset
+            if not folder.is_dir():
+                msg = f"{folder}: missing folder of gallery add-on distractors"
+                if options.strict:
+                    raise DatasetError(msg)
+                warnings.append(msg)
+                continue
+            rows.extend(scan_agreid_folder(folder, subset, "test", warnings, options.strict))
+        index = make_index(rows)
+        mat = root / ATTRIBUTES_MAT
+        if mat.is_file():
+            table = read_agreid_attribute_mat(mat)
+            index = attach_attribute_table(index, table, mat, warnings, options.strict)
+        return index
+
+    index = load_index(root, "agreid-challenge23", options.strict, warnings, build)
     return ReIDData("agreid-challenge23", root, "image", index, PROTOCOLS, warnings)

@@ -21,7 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from agreid_core.data.dataset import DatasetError, LoadOptions, ProtocolSpec, ReIDData
-from agreid_core.data.datasets.layout import require_root, scan_split_folders
+from agreid_core.data.datasets.layout import load_index, require_root, scan_split_folders
 from agreid_core.data.filenames import FileNameError, parse_agreid_name
 from agreid_core.data.index import ATTRIBUTE_PREFIX, make_index
 
@@ -100,11 +100,16 @@ def load_agreid_v1(root: Path | None, options: LoadOptions) -> ReIDData:
     """Load an AG-ReID v1 tree rooted at ``root``."""
     root = require_root(root, "AG-ReID v1")
     warnings: list[str] = []
-    rows = scan_split_folders(
-        root, SUBSETS, scan_agreid_folder, "AG-ReID v1", warnings, options.strict
-    )
-    index = make_index(rows)
-    csv_path = root / ATTRIBUTES_CSV
-    if csv_path.is_file():
-        index = attach_attributes(index, csv_path, warnings, options.strict)
+
+    def build() -> pl.DataFrame:
+        rows = scan_split_folders(
+            root, SUBSETS, scan_agreid_folder, "AG-ReID v1", warnings, options.strict
+        )
+        index = make_index(rows)
+        csv_path = root / ATTRIBUTES_CSV
+        if csv_path.is_file():
+            index = attach_attributes(index, csv_path, warnings, options.strict)
+        return index
+
+    index = load_index(root, "agreid-v1", options.strict, warnings, build)
     return ReIDData("agreid-v1", root, "image", index, PROTOCOLS, warnings)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import polars as pl
+
+from agreid_core.data.cache import cached_index
 from agreid_core.data.dataset import DatasetError
 
 #: ``scanner(folder, subset, split, warnings, strict) -> index rows``.
@@ -43,3 +46,20 @@ def scan_split_folders(
             raise DatasetError(f"{folder}: no parsable images in this split")
         rows.extend(found)
     return rows
+
+
+def load_index(
+    root: Path,
+    loader_name: str,
+    strict: bool,
+    warnings: list[str],
+    build: Callable[[], pl.DataFrame],
+    version: str = "1",
+) -> pl.DataFrame:
+    """``build()`` through the Parquet index cache (keyed by the tree's signature).
+
+    Strict loads bypass the cache so that every warning is re-checked and raised.
+    """
+    if strict:
+        return build()
+    return cached_index(root, loader_name, build, version=version, warnings=warnings)

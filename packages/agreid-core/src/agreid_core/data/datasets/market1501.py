@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
+
 from agreid_core.data.dataset import DatasetError, LoadOptions, ProtocolSpec, ReIDData
-from agreid_core.data.datasets.layout import require_root, scan_split_folders
+from agreid_core.data.datasets.layout import load_index, require_root, scan_split_folders
 from agreid_core.data.filenames import FileNameError, parse_market1501_name
 from agreid_core.data.index import make_index
 from agreid_core.types import Platform
@@ -73,7 +75,12 @@ def load_market1501(root: Path | None, options: LoadOptions) -> ReIDData:
     """Load a Market-1501 tree rooted at ``root``."""
     root = require_root(root, "Market-1501")
     warnings: list[str] = []
-    rows = scan_split_folders(
-        root, SUBSETS, scan_market1501_folder, "Market-1501", warnings, options.strict
-    )
-    return ReIDData("market1501", root, "image", make_index(rows), PROTOCOLS, warnings)
+
+    def build() -> pl.DataFrame:
+        rows = scan_split_folders(
+            root, SUBSETS, scan_market1501_folder, "Market-1501", warnings, options.strict
+        )
+        return make_index(rows)
+
+    index = load_index(root, "market1501", options.strict, warnings, build)
+    return ReIDData("market1501", root, "image", index, PROTOCOLS, warnings)
