@@ -196,3 +196,13 @@ def test_summarize_tiny_index() -> None:
     empty = ReIDData("empty", Path("."), "image", make_index([]), ())
     assert summarize(empty).is_empty()
     assert summarize(empty).columns == summarize(data).columns
+
+
+def test_info_embedded_video_generates_and_summarises() -> None:
+    result = runner.invoke(app, ["data", "info", "embedded-video", "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert (record["dataset"], record["kind"]) == ("embedded-video", "video")
+    assert [p["name"] for p in record["protocols"]] == ["A→G", "G→A"]
+    totals = {r["split"]: r for r in record["summary"] if r["platform"] == "all"}
+    assert totals["train"]["frames"] > totals["train"]["images"] > 0

@@ -25,8 +25,6 @@ err = Console(stderr=True, soft_wrap=True)
 
 #: Dataset format of ``data info PATH`` when ``--dataset`` is not given.
 DEFAULT_FORMAT = "agreid-v1"
-#: ``data info`` PATH that means the embedded dataset.
-EMBEDDED = "embedded"
 #: ``--kind`` values ``data synth`` knows, and whether each is available.
 SYNTH_KINDS: dict[str, bool] = {"image": True, "video": True}
 MAX_WARNINGS = 10
@@ -94,10 +92,14 @@ def _synth_video(out: Path, ids: int, seed: int, workers: int | None) -> None:
 
 
 def _load(path: str, dataset: str | None, strict: bool) -> ReIDData:
-    """Load ``path`` (``embedded``: the embedded dataset) as dataset format ``dataset``."""
+    """Load ``path`` as dataset format ``dataset``; a generated dataset by its name.
+
+    ``embedded`` / ``embedded-video`` (any registered dataset that needs no folder) given as
+    PATH load that dataset from the cache, generating it on first use.
+    """
     host = get_host()
-    if path == EMBEDDED and dataset is None:
-        return host.datasets.get(EMBEDDED, host.failed_hint()).load(None, LoadOptions(strict))
+    if dataset is None and path in host.datasets and not host.datasets.get(path).needs_path:
+        return host.datasets.get(path).load(None, LoadOptions(strict))
     spec = host.datasets.get(dataset or DEFAULT_FORMAT, host.failed_hint())
     return spec.load(Path(path), LoadOptions(strict=strict))
 
@@ -117,7 +119,7 @@ def _protocols(data: ReIDData) -> list[dict[str, Any]]:
 
 @data_app.command()
 def info(
-    path: Annotated[str, typer.Argument(help="Dataset folder, or `embedded`.")],
+    path: Annotated[str, typer.Argument(help="Dataset folder, or `embedded` / `embedded-video`.")],
     dataset: Annotated[
         str | None, typer.Option(help=f"Dataset format of PATH (default: {DEFAULT_FORMAT}).")
     ] = None,

@@ -39,13 +39,22 @@ def agreid_register_datasets(register: Register) -> None:
     from agreid_core.data.datasets.agvpreid import load_agvpreid
     from agreid_core.data.datasets.market1501 import load_market1501
     from agreid_core.data.datasets.mars import load_g2a_vreid, load_mars
-    from agreid_core.data.embedded import load_embedded
+    from agreid_core.data.embedded import load_embedded, load_embedded_video
 
     register(
         "embedded",
         DatasetSpec(
             summary="Synthetic aerial-ground world (AG-ReID v1 layout), generated on first use",
             load=load_embedded,
+            needs_path=False,
+        ),
+    )
+    register(
+        "embedded-video",
+        DatasetSpec(
+            summary="Synthetic aerial-ground tracklets (AG-VPReID layout), generated on first use",
+            load=load_embedded_video,
+            kind="video",
             needs_path=False,
         ),
     )

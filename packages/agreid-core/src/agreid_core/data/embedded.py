@@ -48,3 +48,32 @@ def load_embedded(root: Path | None, options: LoadOptions) -> ReIDData:
     data = load_agreid_v1(tree, options)
     data.name = "embedded"
     return data
+
+
+EMBEDDED_VIDEO_IDS = 60
+
+
+def embedded_video_root(num_ids: int = EMBEDDED_VIDEO_IDS, seed: int = EMBEDDED_SEED) -> Path:
+    """Where the embedded video dataset with these settings lives (generated or not)."""
+    from agreid_core.data.synth import VIDEO_GENERATOR_VERSION
+
+    return cache_dir() / "embedded" / f"video-{VIDEO_GENERATOR_VERSION}-ids{num_ids}-seed{seed}"
+
+
+def ensure_embedded_video(num_ids: int = EMBEDDED_VIDEO_IDS, seed: int = EMBEDDED_SEED) -> Path:
+    """Generate the embedded video dataset (AG-VPReID layout) if needed; return its root."""
+    from agreid_core.data.synth import SynthVideoConfig, generate_video_dataset
+
+    root = embedded_video_root(num_ids, seed)
+    generate_video_dataset(root, SynthVideoConfig(num_ids=num_ids, seed=seed))
+    return root
+
+
+def load_embedded_video(root: Path | None, options: LoadOptions) -> ReIDData:
+    """Load the embedded video dataset through the AG-VPReID loader."""
+    from agreid_core.data.datasets.agvpreid import load_agvpreid
+
+    tree = root if root is not None else ensure_embedded_video()
+    data = load_agvpreid(tree, options)
+    data.name = "embedded-video"
+    return data
