@@ -235,7 +235,9 @@ def run(
     print_results(outcome.results, f"{method} ({prof}) on {loaded.name}")
     console.print(
         f"trained {outcome.train.steps} steps in {outcome.train.seconds:.0f} s "
-        f"({outcome.train.images_per_second:.1f} images/s); results, config and weights in {out}"
+        f"({outcome.train.images_per_second:.1f} images/s, "
+        f"{100 * outcome.train.data_wait_fraction:.0f}% of the time waiting for data); "
+        f"results, config and weights in {out}"
     )
 
 
