@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import torch
 
-from agreid_video.clip_sampling import evenly_spaced_indices, restricted_random_indices
+from agreid_video.clip_sampling import (
+    all_frames_in_chunks,
+    evenly_spaced_indices,
+    restricted_random_indices,
+)
 from agreid_video.modules.temporal_pool import TemporalAttentionPooling, TemporalAveragePooling
 
 
@@ -40,3 +44,11 @@ def test_restricted_random_sampling_one_frame_per_chunk() -> None:
 def test_evenly_spaced_covers_both_ends() -> None:
     assert evenly_spaced_indices(10, 4) == [0, 3, 6, 9]
     assert evenly_spaced_indices(5, 1) == [0]
+
+
+def test_all_frames_in_chunks_covers_every_frame_and_pads_by_cycling() -> None:
+    assert all_frames_in_chunks(10, 4) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 0, 1]]
+    assert all_frames_in_chunks(3, 8) == [[0, 1, 2, 0, 1, 2, 0, 1]]
+    assert all_frames_in_chunks(8, 4) == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    clips = all_frames_in_chunks(23, 8)
+    assert sorted({i for c in clips for i in c}) == list(range(23))

@@ -36,3 +36,19 @@ def evenly_spaced_indices(num_frames: int, seq_len: int) -> list[int]:
     if seq_len == 1:
         return [0]
     return [round(i * (num_frames - 1) / (seq_len - 1)) for i in range(seq_len)]
+
+
+def all_frames_in_chunks(num_frames: int, seq_len: int) -> list[list[int]]:
+    """Every frame, cut into consecutive clips of ``seq_len`` (evaluation, "dense" mode).
+
+    The last clip is filled by cycling from the tracklet's start, so every clip has
+    ``seq_len`` frames and clip features can be averaged into one tracklet feature.
+    """
+    if num_frames < 1 or seq_len < 1:
+        raise ValueError(f"need num_frames ≥ 1 and seq_len ≥ 1, got {num_frames}, {seq_len}")
+    clips: list[list[int]] = []
+    for start in range(0, num_frames, seq_len):
+        clip = list(range(start, min(start + seq_len, num_frames)))
+        clip += [i % num_frames for i in range(seq_len - len(clip))]
+        clips.append(clip)
+    return clips
