@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -51,3 +52,17 @@ def test_unknown_kind_and_method_suggest_close_matches() -> None:
 def test_unknown_profile_is_reported() -> None:
     result = runner.invoke(app, ["run", "--method", "bot", "--profile", "laptop"])
     assert result.exit_code == 2 and "unknown profile 'laptop'" in result.output
+
+
+def test_image_method_on_video_data_is_refused_clearly(tmp_path: Path) -> None:
+    from agreid_core.data.synth import SynthVideoConfig, generate_video_dataset
+
+    tree = tmp_path / "video"
+    generate_video_dataset(tree, SynthVideoConfig(num_ids=6, seed=0), workers=1)
+    result = runner.invoke(
+        app, ["run", "--data", str(tree), "--dataset", "agvpreid", "--output", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2
+    assert (
+        "method 'bot' trains on image datasets, but 'agvpreid' is a video dataset" in result.output
+    )

@@ -186,11 +186,9 @@ def run(
         spec = host.methods.get(method, host.failed_hint())
         prof = profile or spec.default_profile
         spec.config(prof)
-        if data == "embedded" and dataset is None:
+        if data.startswith("embedded") and dataset is None:
             console.print("Preparing the embedded synthetic dataset (generated once, then cached)…")
-            loaded = load_data(host, "embedded", None)
-        else:
-            loaded = load_data(host, dataset or "agreid-v1", Path(data))
+        loaded = load_data(host, data, dataset)
     except (UnknownNameError, KeyError, ValueError) as exc:
         raise _fail(str(exc).strip('"')) from None
     for w in loaded.warnings[:10]:

@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agreid_core.data.dataset import LoadOptions, ReIDData
+from agreid_core.data.dataset import ReIDData
+from agreid_core.engine.run import DEFAULT_FORMAT, load_data
 from agreid_core.plugins.host import get_host
 from agreid_core.plugins.registry import UnknownNameError
 
@@ -23,8 +24,6 @@ data_app = typer.Typer(
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
-#: Dataset format of ``data info PATH`` when ``--dataset`` is not given.
-DEFAULT_FORMAT = "agreid-v1"
 #: ``--kind`` values ``data synth`` knows, and whether each is available.
 SYNTH_KINDS: dict[str, bool] = {"image": True, "video": True}
 MAX_WARNINGS = 10
@@ -91,19 +90,6 @@ def _synth_video(out: Path, ids: int, seed: int, workers: int | None) -> None:
     console.print(f"identities: {roles}; {verb} in {summary.elapsed_s:.1f} s")
 
 
-def _load(path: str, dataset: str | None, strict: bool) -> ReIDData:
-    """Load ``path`` as dataset format ``dataset``; a generated dataset by its name.
-
-    ``embedded`` / ``embedded-video`` (any registered dataset that needs no folder) given as
-    PATH load that dataset from the cache, generating it on first use.
-    """
-    host = get_host()
-    if dataset is None and path in host.datasets and not host.datasets.get(path).needs_path:
-        return host.datasets.get(path).load(None, LoadOptions(strict))
-    spec = host.datasets.get(dataset or DEFAULT_FORMAT, host.failed_hint())
-    return spec.load(Path(path), LoadOptions(strict=strict))
-
-
 def _protocols(data: ReIDData) -> list[dict[str, Any]]:
     return [
         {
@@ -132,7 +118,7 @@ def info(
     from agreid_core.data.summary import TOTAL, summarize
 
     try:
-        data = _load(path, dataset, strict)
+        data = load_data(get_host(), path, dataset, strict)
     except (UnknownNameError, KeyError, ValueError, OSError) as exc:
         raise _fail(str(exc).strip('"')) from None
     for w in data.warnings[:MAX_WARNINGS]:

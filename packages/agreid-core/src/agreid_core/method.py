@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -94,13 +94,17 @@ class Recipe:
 
 @dataclass(frozen=True)
 class MethodSpec(Generic[C]):
-    """A registered method: profiles (named config factories) and a build function."""
+    """A registered method: profiles (named config factories) and a build function.
+
+    ``kind`` says which datasets it trains on (image samples or video tracklets).
+    """
 
     summary: str
     profiles: Mapping[str, Callable[[], C]]
     build: Callable[[C, DataInfo], Recipe]
     reference: str = ""
     default_profile: str = "cpu"
+    kind: Literal["image", "video"] = "image"
 
     def config(self, profile: str | None = None) -> C:
         """The config of ``profile`` (default: :attr:`default_profile`)."""

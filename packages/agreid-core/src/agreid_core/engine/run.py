@@ -57,12 +57,21 @@ def git_revision() -> str | None:
     return out.stdout.strip() or None
 
 
-def load_data(host: PluginHost, dataset: str, path: Path | None, strict: bool = False) -> ReIDData:
-    """Load a registered dataset by name (``path`` for datasets stored on disk)."""
-    spec = host.datasets.get(dataset, host.failed_hint())
-    if spec.needs_path and path is None:
-        raise ValueError(f"dataset {dataset!r} needs --data PATH")
-    return spec.load(path, LoadOptions(strict=strict))
+DEFAULT_FORMAT = "agreid-v1"
+
+
+def load_data(
+    host: PluginHost, data: str, dataset: str | None = None, strict: bool = False
+) -> ReIDData:
+    """Load ``data``: the name of a generated dataset (``embedded``, ``embedded-video``, any
+    registered dataset that needs no folder) or a folder read as format ``dataset``
+    (default ``agreid-v1``)."""
+    if dataset is None and data in host.datasets and not host.datasets.get(data).needs_path:
+        return host.datasets.get(data).load(None, LoadOptions(strict=strict))
+    spec = host.datasets.get(dataset or DEFAULT_FORMAT, host.failed_hint())
+    if not spec.needs_path:
+        return spec.load(None, LoadOptions(strict=strict))
+    return spec.load(Path(data), LoadOptions(strict=strict))
 
 
 def run_method(
@@ -81,6 +90,10 @@ def run_method(
 ) -> RunOutcome:
     """Train ``method`` on ``data``'s train split and evaluate every protocol."""
     spec = host.methods.get(method, host.failed_hint())
+    if spec.kind != data.kind:
+        raise ValueError(
+            f"method {method!r} trains on {spec.kind} datasets, but {data.name!r} is a {data.kind} dataset"
+        )
     cfg = spec.config(profile)
     if epochs is not None:
         cfg = override(cfg, "training.schedule.epochs", epochs)
