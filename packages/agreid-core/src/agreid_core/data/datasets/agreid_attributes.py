@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from agreid_core.data.dataset import DatasetError
+from agreid_core.data.datasets.layout import warn_or_raise
 from agreid_core.data.index import ATTRIBUTE_PREFIX
 
 STRUCT = "qut_attribute"
@@ -96,7 +97,5 @@ def attach_attribute_table(
         msg = (
             f"{source}: {len(unknown)} attribute row(s) for unknown identities, e.g. {unknown[:3]}"
         )
-        if strict:
-            raise DatasetError(msg)
-        warnings.append(msg)
+        warn_or_raise(msg, warnings, strict)
     return index.join(table, on="pid", how="left")

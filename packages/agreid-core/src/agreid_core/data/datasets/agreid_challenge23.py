@@ -24,13 +24,18 @@ from pathlib import Path
 
 import polars as pl
 
-from agreid_core.data.dataset import DatasetError, LoadOptions, ProtocolSpec, ReIDData
+from agreid_core.data.dataset import LoadOptions, ProtocolSpec, ReIDData
 from agreid_core.data.datasets.agreid_attributes import (
     attach_attribute_table,
     read_agreid_attribute_mat,
 )
 from agreid_core.data.datasets.agreid_v1 import scan_agreid_folder
-from agreid_core.data.datasets.layout import load_index, require_root, scan_split_folders
+from agreid_core.data.datasets.layout import (
+    load_index,
+    require_root,
+    scan_split_folders,
+    warn_or_raise,
+)
 from agreid_core.data.index import make_index
 
 TRAIN = "bounding_box_train"
@@ -81,9 +86,7 @@ def load_agreid_challenge23(root: Path | None, options: LoadOptions) -> ReIDData
             folder = root / subset
             if not folder.is_dir():
                 msg = f"{folder}: missing folder of gallery add-on distractors"
-                if options.strict:
-                    raise DatasetError(msg)
-                warnings.append(msg)
+                warn_or_raise(msg, warnings, options.strict)
                 continue
             rows.extend(scan_agreid_folder(folder, subset, "test", warnings, options.strict))
         index = make_index(rows)

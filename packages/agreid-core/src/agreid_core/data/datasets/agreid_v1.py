@@ -21,7 +21,13 @@ from pathlib import Path
 import polars as pl
 
 from agreid_core.data.dataset import DatasetError, LoadOptions, ProtocolSpec, ReIDData
-from agreid_core.data.datasets.layout import load_index, require_root, scan_split_folders
+from agreid_core.data.datasets.agreid_attributes import attach_attribute_table
+from agreid_core.data.datasets.layout import (
+    load_index,
+    require_root,
+    scan_split_folders,
+    warn_or_raise,
+)
 from agreid_core.data.filenames import FileNameError, parse_agreid_name
 from agreid_core.data.index import ATTRIBUTE_PREFIX, make_index
 
@@ -55,9 +61,7 @@ def scan_agreid_folder(
             name = parse_agreid_name(path.stem)
         except FileNameError as exc:
             msg = f"{path}: {exc}"
-            if strict:
-                raise DatasetError(msg) from None
-            warnings.append(msg)
+            warn_or_raise(msg, warnings, strict)
             continue
         rows.append(
             {
@@ -82,18 +86,11 @@ def attach_attributes(
     if "pid" not in table.columns:
         raise DatasetError(f"{csv_path}: no 'pid' column (columns: {', '.join(table.columns)})")
     fields = [c for c in table.columns if c not in ("pid", "split")]
-    known = set(index["pid"].unique().to_list())
-    unknown = sorted(set(table["pid"].to_list()) - known)
-    if unknown:
-        msg = f"{csv_path}: {len(unknown)} attribute row(s) for unknown identities, e.g. {unknown[:3]}"
-        if strict:
-            raise DatasetError(msg)
-        warnings.append(msg)
     attrs = table.select(
         pl.col("pid").cast(pl.Int64),
         *[pl.col(f).cast(pl.Int64).alias(ATTRIBUTE_PREFIX + f) for f in fields],
     )
-    return index.join(attrs, on="pid", how="left")
+    return attach_attribute_table(index, attrs, csv_path, warnings, strict)
 
 
 def load_agreid_v1(root: Path | None, options: LoadOptions) -> ReIDData:

@@ -36,6 +36,7 @@ from agreid_core.data.datasets.agreid_attributes import (
     read_agreid_attribute_mat,
 )
 from agreid_core.data.datasets.agreid_v1 import scan_agreid_folder
+from agreid_core.data.datasets.layout import warn_or_raise
 from agreid_core.data.index import make_index
 
 TRAIN = "train_all"
@@ -51,12 +52,6 @@ PROTOCOL_FILES: dict[str, tuple[str, str]] = {
 }
 FALLBACK = ProtocolSpec("all", (QUERY,), (GALLERY,), "whole query folder vs whole gallery folder")
 ATTRIBUTES_MAT = "qut_attribute_v8.mat"
-
-
-def _warn(msg: str, warnings: list[str], strict: bool) -> None:
-    if strict:
-        raise DatasetError(msg)
-    warnings.append(msg)
 
 
 def _protocol_rows(
@@ -78,7 +73,7 @@ def _protocol_rows(
         seen.add(rel)
         side = rel.split("/", 1)[0]
         if side not in counts:
-            _warn(
+            warn_or_raise(
                 f"{list_file}:{lineno}: {rel!r} is neither a query/ nor a gallery/ path",
                 warnings,
                 strict,
@@ -87,7 +82,9 @@ def _protocol_rows(
         row = test_rows.get(rel)
         if row is None:
             if not (root / rel).is_file():
-                _warn(f"{list_file}:{lineno}: listed file {rel!r} does not exist", warnings, strict)
+                warn_or_raise(
+                    f"{list_file}:{lineno}: listed file {rel!r} does not exist", warnings, strict
+                )
             # an existing file missing from the scan did not parse; it was warned already
             continue
         rows.append({**row, "subset": f"{stem}/{side}"})
@@ -126,7 +123,7 @@ def load_agreid_v2(root: Path | None, options: LoadOptions) -> ReIDData:
     protocols: list[ProtocolSpec] = []
     present = [stem for stem in PROTOCOL_FILES if (root / f"{stem}.txt").is_file()]
     if not present:
-        _warn(
+        warn_or_raise(
             f"{root}: none of the protocol files {', '.join(s + '.txt' for s in PROTOCOL_FILES)} "
             "is present; using protocol 'all' (whole query vs whole gallery folder)",
             warnings,
@@ -139,7 +136,7 @@ def load_agreid_v2(root: Path | None, options: LoadOptions) -> ReIDData:
         list_file = root / f"{stem}.txt"
         if stem not in present:
             if present:
-                _warn(
+                warn_or_raise(
                     f"{list_file}: missing protocol file; protocol {name} is left out",
                     warnings,
                     options.strict,

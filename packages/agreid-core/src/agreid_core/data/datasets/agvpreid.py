@@ -44,9 +44,8 @@ from pathlib import Path
 
 import polars as pl
 
-from agreid_core.data.cache import cached_index
 from agreid_core.data.dataset import DatasetError, LoadOptions, ProtocolSpec, ReIDData
-from agreid_core.data.datasets.layout import require_root
+from agreid_core.data.datasets.layout import load_index, require_root, warn_or_raise
 from agreid_core.data.filenames import (
     AGVPREID_ALTITUDE_M,
     FileNameError,
@@ -87,12 +86,6 @@ README_CAMERAS: dict[int, Platform] = {
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
-def _warn(msg: str, warnings: list[str], strict: bool) -> None:
-    if strict:
-        raise DatasetError(msg)
-    warnings.append(msg)
-
-
 def _platform(side: str | None, camera: int) -> str | None:
     if side == "aerial":
         return Platform.AERIAL.value
@@ -122,11 +115,11 @@ def _scan_tracklet(
         try:
             name = parse_agvpreid_name(os.path.splitext(f.name)[0])
         except FileNameError as exc:
-            _warn(f"{f.path}: unparsable frame name ({exc})", warnings, strict)
+            warn_or_raise(f"{f.path}: unparsable frame name ({exc})", warnings, strict)
             continue
         parsed.append((name.frame, f.path, name.camera, name.altitude))
     if not parsed:
-        _warn(f"{entry.path}: tracklet folder has no parsable frames", warnings, strict)
+        warn_or_raise(f"{entry.path}: tracklet folder has no parsable frames", warnings, strict)
         return None
     parsed.sort()
     first, _, camera, altitude = parsed[0]
@@ -142,7 +135,9 @@ def _scan_subset(
         try:
             pid = int(id_dir.name)
         except ValueError:
-            _warn(f"{id_dir.path}: identity folder name is not an integer", warnings, strict)
+            warn_or_raise(
+                f"{id_dir.path}: identity folder name is not an integer", warnings, strict
+            )
             continue
         for tdir in _sorted_dirs(id_dir.path):
             found = _scan_tracklet(tdir, warnings, strict)
@@ -198,7 +193,7 @@ def _attach_attributes(
         known = set(index.filter(pl.col("subset") == subset)["pid"].to_list())
         unknown = sorted(set(table["pid"].to_list()) - known)
         if unknown:
-            _warn(
+            warn_or_raise(
                 f"{csv}: {len(unknown)} attribute row(s) for unknown identities, "
                 f"e.g. {unknown[:3]}",
                 warnings,
@@ -232,14 +227,12 @@ def load_agvpreid(root: Path | None, options: LoadOptions) -> ReIDData:
     """Load an AG-VPReID tree rooted at ``root`` (cached unless ``strict``)."""
     tree = require_root(root, "AG-VPReID")
     warnings: list[str] = []
-    if options.strict:
-        index = build_agvpreid_index(tree, warnings, strict=True)
-    else:
-        index = cached_index(
-            tree,
-            "agvpreid",
-            lambda: build_agvpreid_index(tree, warnings, strict=False),
-            version=LOADER_VERSION,
-            warnings=warnings,
-        )
+    index = load_index(
+        tree,
+        "agvpreid",
+        options.strict,
+        warnings,
+        lambda: build_agvpreid_index(tree, warnings, strict=options.strict),
+        version=LOADER_VERSION,
+    )
     return ReIDData("agvpreid", tree, "video", index, PROTOCOLS, warnings)

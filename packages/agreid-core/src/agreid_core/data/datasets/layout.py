@@ -14,6 +14,13 @@ from agreid_core.data.dataset import DatasetError
 FolderScanner = Callable[[Path, str, str, list[str], bool], list[dict[str, object]]]
 
 
+def warn_or_raise(message: str, warnings: list[str], strict: bool) -> None:
+    """Count ``message`` as a loader warning, or raise it as a :class:`DatasetError` when strict."""
+    if strict:
+        raise DatasetError(message)
+    warnings.append(message)
+
+
 def require_root(root: Path | None, layout: str) -> Path:
     """``root`` if it is an existing folder, else a :class:`DatasetError` naming it."""
     if root is None:

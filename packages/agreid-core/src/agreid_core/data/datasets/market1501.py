@@ -19,8 +19,13 @@ from pathlib import Path
 
 import polars as pl
 
-from agreid_core.data.dataset import DatasetError, LoadOptions, ProtocolSpec, ReIDData
-from agreid_core.data.datasets.layout import load_index, require_root, scan_split_folders
+from agreid_core.data.dataset import LoadOptions, ProtocolSpec, ReIDData
+from agreid_core.data.datasets.layout import (
+    load_index,
+    require_root,
+    scan_split_folders,
+    warn_or_raise,
+)
 from agreid_core.data.filenames import FileNameError, parse_market1501_name
 from agreid_core.data.index import make_index
 from agreid_core.types import Platform
@@ -51,9 +56,7 @@ def scan_market1501_folder(
             name = parse_market1501_name(path.stem)
         except FileNameError as exc:
             msg = f"{path}: {exc}"
-            if strict:
-                raise DatasetError(msg) from None
-            warnings.append(msg)
+            warn_or_raise(msg, warnings, strict)
             continue
         if name.is_junk:
             continue

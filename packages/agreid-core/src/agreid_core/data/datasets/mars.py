@@ -47,9 +47,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from agreid_core.data.cache import cached_index
 from agreid_core.data.dataset import DatasetError, LoadOptions, ProtocolSpec, ReIDData
-from agreid_core.data.datasets.layout import require_root
+from agreid_core.data.datasets.layout import load_index, require_root, warn_or_raise
 from agreid_core.data.filenames import parse_mars_frame
 from agreid_core.data.index import make_index
 from agreid_core.types import Platform
@@ -76,12 +75,6 @@ G2A_SUBSETS = {"G→A": "ground_to_aerial", "A→G": "aerial_to_ground"}
 
 #: ``platform_of(camid) -> platform`` or None when the camera is not valid for the dataset.
 PlatformOf = Callable[[int], "str | None"]
-
-
-def _warn(msg: str, warnings: list[str], strict: bool) -> None:
-    if strict:
-        raise DatasetError(msg)
-    warnings.append(msg)
 
 
 def _read_mat(path: Path, variable: str) -> np.ndarray[Any, Any]:
@@ -145,13 +138,13 @@ def _tracklets(
         camid = cam - 1
         platform = platform_of(camid)
         if platform is None:
-            _warn(f"{mat_path}: row {i} has camera {cam}, not valid here", warnings, strict)
+            warn_or_raise(f"{mat_path}: row {i} has camera {cam}, not valid here", warnings, strict)
             continue
         wanted = names[start - 1 : end]
         frames = [located[n] for n in wanted if n in located]
         if len(frames) < len(wanted):
             missing = next(n for n in wanted if n not in located)
-            _warn(
+            warn_or_raise(
                 f"{folder}: tracklet row {i} of {mat_path.name}: {len(wanted) - len(frames)} "
                 f"listed frame(s) missing, e.g. {missing!r}",
                 warnings,
@@ -257,14 +250,13 @@ def _load(
 ) -> tuple[Path, pl.DataFrame, list[str]]:
     tree = require_root(root, layout)
     warnings: list[str] = []
-    if options.strict:
-        return tree, build(tree, warnings, True), warnings
-    index = cached_index(
+    index = load_index(
         tree,
         name,
-        lambda: build(tree, warnings, False),
+        options.strict,
+        warnings,
+        lambda: build(tree, warnings, options.strict),
         version=LOADER_VERSION,
-        warnings=warnings,
     )
     return tree, index, warnings
 
