@@ -99,7 +99,8 @@ def run(quick: bool, epochs: int | None = None, weights: Path | None = None) -> 
     model = spec.build(cfg, info).model
     cpu = torch.device("cpu")
     rows += _rows(
-        "bot-cpu (random init)", evaluate_model(model, data, inp, ev, method="bot", device=cpu)
+        "bot-cpu (random init)",
+        evaluate_model(model, data, inp, ev, method="bot", device=cpu).table,
     )
     g2g = ground_to_ground(model, data, inp, ev)
     rows.append(
@@ -122,7 +123,7 @@ def run(quick: bool, epochs: int | None = None, weights: Path | None = None) -> 
             label = f"bot-cpu (trained, {weights.name})"
         trained = spec.build(cfg, info).model
         load_weights(trained, weights)
-        rows += _rows(label, evaluate_model(trained, data, inp, ev, method="bot", device=cpu))
+        rows += _rows(label, evaluate_model(trained, data, inp, ev, method="bot", device=cpu).table)
         g2g = ground_to_ground(trained, data, inp, ev)
     rows.append({"model": label, "protocol": "G→G", "R1": 100 * g2g.rank(1), "mAP": 100 * g2g.mAP})
     return pl.DataFrame(rows)

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
+from PIL import Image
 
 from .conftest import agreid
 
@@ -79,3 +81,51 @@ def test_third_party_method_runs_end_to_end(
     assert (out / "model.safetensors").is_file()
     log = (out / "train_log.jsonl").read_text().splitlines()
     assert log and json.loads(log[-1])["epoch"] == 1
+    # what a person reads: CMC curves, ranked lists, the challenge submission
+    cmc = pl.read_csv(out / "cmc.csv")
+    assert set(cmc["protocol"].to_list()) == {"A→G", "G→A"}
+    for name in ("cmc.png", "ranked_list_a2g.png", "ranked_list_g2a.png"):
+        with Image.open(out / name) as img:
+            img.load()
+            assert img.width > 100 and img.height > 100
+    submission = pl.read_csv(out / "submission_agreid2023.csv")
+    assert submission.columns == ["image_id", "person_id"]
+    assert submission.height == results.filter(pl.col("protocol") == "overall")["queries"][0]
+
+
+def test_bench_prints_and_saves_a_leaderboard(
+    installed_example_plugins: dict[str, Path], small_synthetic_tree: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "bench"
+    result = agreid(
+        "bench",
+        "--methods",
+        "toy-cnn",
+        "--data",
+        str(small_synthetic_tree),
+        "--output",
+        str(out),
+        "--epochs",
+        "1",
+        "--rerank",
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "leaderboard" in result.stdout
+    board = pl.read_csv(out / "leaderboard.csv")
+    assert board["method"].to_list() == ["toy-cnn"]
+    for col in ("A→G R1", "A→G mAP", "G→A R1", "overall R1", "overall mAP"):
+        assert col in board.columns, board.columns
+    assert board["train img/s"][0] > 0 and board["infer items/s"][0] > 0
+    runs = pl.read_csv(out / "toy-cnn" / "results.csv")
+    assert runs["eval"][0].startswith("cosine,rerank(")
+    overall = runs.filter(pl.col("protocol") == "overall").row(0, named=True)
+    assert board["overall R1"][0] == pytest.approx(overall["R1"])
+
+
+def test_bench_rejects_unknown_methods_before_training(
+    installed_example_plugins: dict[str, Path], tmp_path: Path
+) -> None:
+    result = agreid("bench", "--methods", "toy-cnn,no-such-method", "--output", str(tmp_path))
+    assert result.returncode == 2
+    assert "no-such-method" in result.stderr
+    assert not (tmp_path / "toy-cnn").exists()

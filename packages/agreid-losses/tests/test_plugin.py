@@ -29,6 +29,12 @@ NAMES = [
     "asl-single",
     "asl-multi",
     "attribute-bce",
+    "online-label-smoothing",
+    "bento-class-proxy",
+    "bento-camera-proxy",
+    "camera-softmax-triplet",
+    "video-memory-contrast",
+    "image-text",
 ]
 
 # What each loss consumes: logits (B, 4) + labels, features (B, 8) + labels, or multi-label
@@ -38,7 +44,23 @@ INPUT_KIND = {
     "asl-single": "logits",
     "asl-multi": "multilabel",
     "attribute-bce": "attributes",
+    "online-label-smoothing": "logits",
 }
+
+# Losses that take the batch's cameras (LossTerm extra_targets=("camids",)).
+CAMERA_AWARE = {"bento-camera-proxy", "camera-softmax-triplet"}
+CAMIDS = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+
+
+def _prepare(module: nn.Module, g: torch.Generator) -> None:
+    """Run the hooks a trainer runs before the first forward (proxy / memory / text losses)."""
+    refresh = getattr(module, "refresh_from_features", None)
+    if refresh is not None:
+        labels = torch.arange(4).repeat(4)
+        refresh(torch.randn(16, 8, generator=g), labels, torch.arange(2).repeat_interleave(8))
+    set_text = getattr(module, "set_text_features", None)
+    if set_text is not None:
+        set_text(torch.randn(4, 8, generator=g))
 
 
 def _inputs(name: str, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -86,9 +108,11 @@ def test_tiny_instance_trains(host: PluginHost, name: str) -> None:
     g = torch.Generator().manual_seed(0)
     module = host.components("losses").get(name).build(**host.components("losses").get(name).tiny)
     assert isinstance(module, nn.Module)
+    _prepare(module, g)
     inputs, targets = _inputs(name, g)
     inputs.requires_grad_()
-    out = module(inputs, targets)
+    extra = {"camids": CAMIDS} if name in CAMERA_AWARE else {}
+    out = module(inputs, targets, **extra)
     assert isinstance(out, torch.Tensor) and out.dim() == 0
     assert torch.isfinite(out)
     torch.autograd.backward(out)

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from agreid_cli.bench_command import bench
 from agreid_cli.data_commands import data_app
+from agreid_cli.ui import compact_results, console, err, eval_flags, print_results
+from agreid_cli.ui import fail as _fail
+from agreid_cli.ui import progress as _progress
 from agreid_core.plugins.host import get_host
 from agreid_core.plugins.registry import KINDS, UnknownNameError
 
@@ -27,8 +29,6 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
-err = Console(stderr=True, soft_wrap=True)
 
 PACKAGES = ("agreid-core", "agreid-models", "agreid-losses", "agreid-video", "agreid-cli")
 
@@ -60,11 +60,6 @@ def main_callback(
     ] = None,
 ) -> None:
     """Aerial-ground person re-identification: train, evaluate and benchmark methods."""
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code)
 
 
 @app.command()
@@ -123,33 +118,6 @@ def list_components(
     console.print(table)
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
-
-
-def print_results(results: object, title: str) -> None:
-    """Print a results DataFrame as a rich table."""
-    import polars as pl
-
-    assert isinstance(results, pl.DataFrame)
-    results = results.drop([c for c in ("method", "dataset") if c in results.columns])
-    table = Table(title=title)
-    for col in results.columns:
-        table.add_column(col, justify="right" if results[col].dtype.is_numeric() else "left")
-    for row in results.iter_rows():
-        table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row])
-    console.print(table)
-
-
 @app.command()
 def run(
     method: Annotated[
@@ -177,11 +145,44 @@ def run(
         list[str] | None,
         typer.Option("--set", help="Override a config field: KEY=VALUE (repeatable)."),
     ] = None,
+    rerank: Annotated[
+        bool, typer.Option(help="k-reciprocal re-ranking at evaluation (k1 20, k2 6, λ 0.3).")
+    ] = False,
+    flip: Annotated[bool, typer.Option(help="Horizontal-flip test-time augmentation.")] = False,
+    oracle: Annotated[
+        bool,
+        typer.Option(
+            help="Allow evaluation options that read test ground truth (centroid gallery, "
+            "annotated-attribute masks); their results are labelled oracle."
+        ),
+    ] = False,
+    resume: Annotated[
+        Path | None,
+        typer.Option(
+            help="Continue the interrupted run in this folder from its last checkpoint "
+            "(method, profile, data, seed and overrides come from its config.json)."
+        ),
+    ] = None,
 ) -> None:
     """Train a method and evaluate it on every protocol of the dataset."""
-    from agreid_core.engine.run import load_data, run_method
+    from agreid_core.engine.run import load_data, resume_arguments, run_method
 
     host = get_host()
+    eval_overrides = eval_flags(rerank=rerank, flip=flip, oracle=oracle)
+    if resume is not None:
+        try:
+            saved = resume_arguments(resume)
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+        method, profile, data, dataset = (
+            saved["method"],
+            saved["profile"],
+            saved["data"],
+            saved["dataset"],
+        )
+        seed, device, epochs, output = saved["seed"], saved["device"], saved["epochs"], resume
+        set_, eval_overrides = saved["overrides"], []
+        console.print(f"resuming {method} ({profile}) in {resume}")
     try:
         spec = host.methods.get(method, host.failed_hint())
         prof = profile or spec.default_profile
@@ -223,14 +224,20 @@ def run(
                 epochs=epochs,
                 seed=seed,
                 device=device,
-                overrides=set_ or [],
+                overrides=[*eval_overrides, *(set_ or [])],
+                resume=resume is not None,
                 on_step=on_step,
                 on_eval_batch=on_eval,
             )
         except (UnknownNameError, KeyError, ValueError) as exc:
             raise _fail(str(exc).strip('"')) from None
         progress.update(train_task, total=outcome.train.steps)
-    print_results(outcome.results, f"{method} ({prof}) on {loaded.name}")
+    shown, caption = compact_results(outcome.results)
+    print_results(shown, f"{method} ({prof}) on {loaded.name}")
+    if caption:
+        console.print(caption)
+    if outcome.files:
+        console.print("wrote " + ", ".join(p.name for p in outcome.files.values()))
     console.print(
         f"trained {outcome.train.steps} steps in {outcome.train.seconds:.0f} s "
         f"({outcome.train.images_per_second:.1f} images/s, "
@@ -267,6 +274,7 @@ def evaluate(
     )
 
 
+app.command()(bench)
 app.add_typer(data_app, name="data", help="Inspect and generate datasets.")
 
 

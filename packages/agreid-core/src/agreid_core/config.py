@@ -92,12 +92,39 @@ class ScheduleConfig:
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """How test features are compared."""
+    """How test features are compared, and what an evaluation writes.
+
+    ``rerank``: k-reciprocal re-ranking with ``rerank_k1``, ``rerank_k2``,
+    ``rerank_lambda``. ``centroid_gallery``: gallery items of one identity and camera are
+    replaced by their mean feature (CentroidNet, MFE, BENTO); that reads gallery identity
+    labels, so it needs ``oracle``. ``attribute_mask``: add a penalty to query-gallery
+    distances where known soft-biometric attributes disagree (X-TFCLIP), ``predicted`` from
+    the model's ``attribute_labels`` output or ``oracle`` from the annotated test
+    attributes; ``attribute_penalty`` lists ``name:weight`` pairs. ``oracle`` allows options
+    that read test ground truth; every row and file they reach is labelled ``oracle``.
+    ``clip_length``: frames per clip when embedding video tracklets (all frames, in chunks).
+    """
 
     metric: Literal["cosine", "euclidean"] = "cosine"
     flip: bool = False
     rerank: bool = False
+    rerank_k1: int = 20
+    rerank_k2: int = 6
+    rerank_lambda: float = 0.3
+    centroid_gallery: bool = False
+    attribute_mask: Literal["off", "predicted", "oracle"] = "off"
+    attribute_penalty: tuple[str, ...] = (
+        "gender:0.2",
+        "age:0.2",
+        "ethnicity:0.2",
+        "body_volume:0.1",
+    )
+    oracle: bool = False
+    clip_length: int = 8
     batch_size: int = 128
+    plots: bool = True
+    ranked_list_queries: int = 6
+    ranked_list_top_k: int = 10
 
 
 @dataclass(frozen=True)
@@ -113,6 +140,22 @@ class TrainingConfig:
     amp: bool = False
     grad_clip: float | None = None
     num_workers: int = 2
+    #: autocast dtype under ``amp``: ``auto`` = bfloat16 on CPU, float16 (+ GradScaler) on CUDA
+    amp_dtype: Literal["auto", "bfloat16", "float16"] = "auto"
+    #: channels_last memory format for model and inputs (CNNs)
+    channels_last: bool = False
+    #: gradient centralisation (Yong et al. ECCV'20) of every weight with ≥ 2 dims
+    grad_centralization: bool = False
+    #: also save the resumable training state every N optimiser steps (0: once per epoch only)
+    checkpoint_every: int = 0
+    #: fraction of training identities held out as a validation query/gallery split (0: off)
+    val_fraction: float = 0.0
+    #: evaluate on the validation split every N epochs (0: never)
+    eval_every: int = 0
+    #: weights the final report should use: the last epoch's or the best validation mAP's
+    report_checkpoint: Literal["last", "val-best"] = "last"
+    #: DistributedDataParallel ``find_unused_parameters`` (models with outputs unused in training)
+    ddp_find_unused_parameters: bool = False
 
 
 class MethodConfig(typing.Protocol):

@@ -37,7 +37,17 @@ class DataInfo:
 class LossTerm:
     """One weighted loss applied to one model output and one target field.
 
-    ``loss(outputs[input_key], targets[target_key])`` must return a scalar tensor.
+    ``loss(outputs[input_key], targets[target_key], **{k: targets[k] for k in extra_targets})``
+    must return a scalar tensor. The trainer's targets are ``pids`` (contiguous train labels)
+    and ``camids``; ``extra_targets=("camids",)`` gives a camera-aware loss its cameras.
+
+    Loss modules may also implement two optional hooks the trainer calls:
+
+    - ``refresh_from_features(features, labels, camids)``: at the start of every epoch, with
+      the model output named by the module's ``feature_key`` attribute (default
+      ``"features"``) for every training sample, extracted in eval mode (memory / proxy
+      losses such as BENTO's);
+    - ``on_epoch_end(epoch)``: after every epoch (online label smoothing).
     """
 
     name: str
@@ -45,6 +55,7 @@ class LossTerm:
     input_key: str
     target_key: str = "pids"
     weight: float = 1.0
+    extra_targets: tuple[str, ...] = ()
 
 
 class Criterion(nn.Module):
@@ -69,8 +80,9 @@ class Criterion(nn.Module):
                     f"loss term {term.name!r} needs model output {term.input_key!r}; "
                     f"the model returned {sorted(outputs)}"
                 )
+            extra = {k: targets[k] for k in term.extra_targets}
             value = self.modules_by_name[term.name](
-                outputs[term.input_key], targets[term.target_key]
+                outputs[term.input_key], targets[term.target_key], **extra
             )
             parts[term.name] = term.weight * value
         total = torch.stack(list(parts.values())).sum()

@@ -15,11 +15,16 @@ from agreid_core.components import ComponentSpec
 from agreid_core.plugins.hookspecs import Register, hookimpl
 from agreid_losses.asymmetric import AsymmetricLossMultiLabel, AsymmetricLossSingleLabel
 from agreid_losses.attribute_bce import AttributeBCELoss
+from agreid_losses.camera_triplet import CameraSoftmaxTripletLoss
 from agreid_losses.center import CenterLoss
 from agreid_losses.centroid_triplet import CentroidTripletLoss
 from agreid_losses.circle import PairwiseCircleLoss
 from agreid_losses.cross_entropy import CrossEntropyLabelSmooth, Variant
+from agreid_losses.image_text import ImageTextLoss
 from agreid_losses.margin_heads import ArcFace, CircleSoftmax, CosFace, MarginSoftmaxLoss
+from agreid_losses.memory_contrast import VideoMemoryContrastLoss
+from agreid_losses.online_label_smoothing import OnlineLabelSmoothing
+from agreid_losses.proxy import bento_camera_proxy, bento_class_proxy
 from agreid_losses.triplet import TripletLoss
 
 
@@ -70,7 +75,10 @@ def cosface_loss(
 _HEAD_TINY = {"in_features": 8, "num_classes": 4}
 
 #: Registered name → spec. Inputs: "logits" (B, K) + labels, "features" (B, D) + labels,
-#: or (for the multi-label losses) logits (B, A) + targets (B, A).
+#: or (for the multi-label losses) logits (B, A) + targets (B, A). The camera-aware losses also
+#: take ``camids`` (LossTerm ``extra_targets=("camids",)``); the proxy / memory losses need
+#: ``refresh_from_features`` (the trainer calls it each epoch) and ``image-text`` needs
+#: ``set_text_features`` before their first forward.
 LOSS_SPECS: dict[str, ComponentSpec] = {
     "cross-entropy-ls": ComponentSpec(
         factory=CrossEntropyLabelSmooth,
@@ -143,6 +151,42 @@ LOSS_SPECS: dict[str, ComponentSpec] = {
         summary="BCE-with-logits over binary attribute columns; targets < 0 (unknown) ignored",
         tiny={},
         reference="CentroidNet attribute branch (AG-ReID 2023 challenge, appendix A.2)",
+    ),
+    "online-label-smoothing": ComponentSpec(
+        factory=OnlineLabelSmoothing,
+        summary="α·CE + (1-α)·soft CE vs S[:, y]; S = mean softmax of correct samples, per epoch",
+        tiny={"num_classes": 4},
+        reference="Zhang et al. 'Delving Deep into Label Smoothing' TIP'21; X-TFCLIP (AG-VPReID'25)",
+    ),
+    "bento-class-proxy": ComponentSpec(
+        factory=bento_class_proxy,
+        summary="BENTO L_cen: CE over cos(f, class proxies)/τ (τ .05), proxies refreshed per epoch",
+        tiny={"num_classes": 4, "feat_dim": 8},
+        reference="BENTO, AG-ReID 2023 challenge report (IJCB 2023), appendix A.3, L_cen",
+    ),
+    "bento-camera-proxy": ComponentSpec(
+        factory=bento_camera_proxy,
+        summary="BENTO L_cp: cross-platform own-ID camera proxy vs hardest same-camera proxy, τ .05",
+        tiny={"num_classes": 4, "feat_dim": 8, "num_cameras": 2},
+        reference="BENTO, AG-ReID 2023 challenge report (IJCB 2023), appendix A.3, Eq. (1)",
+    ),
+    "camera-softmax-triplet": ComponentSpec(
+        factory=CameraSoftmaxTripletLoss,
+        summary="BENTO L_ch: softplus((s_an - s_ap)/τ), cross-camera hard pos, same-camera hard neg",
+        tiny={},
+        reference="BENTO (AG-ReID 2023, appendix A.3) names L_ch; form = method card L-PRX proposal",
+    ),
+    "video-memory-contrast": ComponentSpec(
+        factory=VideoMemoryContrastLoss,
+        summary="V2M: CE over cos(v, per-ID memory)/τ (or per-memory Eq. 2); momentum memory",
+        tiny={"num_classes": 4, "feat_dim": 8},
+        reference="TFCLIP-AG-VPReID (AG-VPReID 2025 challenge, appendix A.2, Eq. 2); TF-CLIP I2T",
+    ),
+    "image-text": ComponentSpec(
+        factory=ImageTextLoss,
+        summary="CLIP image-to-text CE: logits = v·Tᵀ/τ over per-identity text features, opt. LS",
+        tiny={"num_classes": 4, "feat_dim": 8},
+        reference="Li et al. 'CLIP-ReID' AAAI'23 (stage 2); Yu et al. 'TF-CLIP' AAAI'24 (I2T)",
     ),
 }
 

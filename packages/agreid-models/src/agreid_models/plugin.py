@@ -42,11 +42,19 @@ def agreid_register_backbones(register: Register) -> None:
                 reference="He et al., CVPR 2016; Luo et al., CVPRW 2019",
             ),
         )
+    from agreid_models.backbones.specs import BACKBONE_SPECS
+
+    for name, spec in BACKBONE_SPECS.items():
+        register(name, spec)
 
 
 @hookimpl
 def agreid_register_heads(register: Register) -> None:
-    """Necks and pooling."""
+    """Necks, pooling, part and attention heads."""
+    from agreid_models.heads.specs import HEAD_SPECS
+
+    for name, spec in HEAD_SPECS.items():
+        register(name, spec)
     register(
         "bnneck",
         ComponentSpec(

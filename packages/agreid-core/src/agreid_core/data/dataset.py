@@ -19,13 +19,16 @@ class ProtocolSpec:
     """A query/gallery evaluation protocol, defined by the subsets it draws from.
 
     ``name`` is what tables show (``A→G``); ``query_subsets`` / ``gallery_subsets`` name the
-    ``subset`` values of the index that form each side.
+    ``subset`` values of the index that form each side. ``distractor_subsets`` names gallery
+    subsets of pure distractors that a challenge's submission skips when it picks a top-1
+    identity (AG-ReID 2023's ``gallery_add_on``); they stay in every ranking.
     """
 
     name: str
     query_subsets: tuple[str, ...]
     gallery_subsets: tuple[str, ...]
     description: str = ""
+    distractor_subsets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 Output folder contents: ``config.json`` (resolved config, seed, plugin versions, git
 revision), ``train_log.jsonl`` (one line per step), ``model.safetensors`` (final weights),
-``results.csv`` / ``results.parquet`` (one row per protocol plus ``overall``).
+``results.csv`` / ``results.parquet`` (one row per protocol slice plus ``overall``),
+``cmc.csv`` / ``cmc.png``, ``ranked_list_<protocol>.png`` and, for the AG-ReID family, the
+challenge's ``submission_<challenge>.csv``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import random
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,8 @@ from agreid_core.config import apply_overrides, override, to_dict
 from agreid_core.data.dataset import LoadOptions, ReIDData
 from agreid_core.engine.checkpoint import atomic_write_text, save_weights
 from agreid_core.engine.trainer import Trainer, TrainResult, label_map
-from agreid_core.evaluation.report import evaluate_model
+from agreid_core.engine.validation import split_validation
+from agreid_core.evaluation.report import ModelEvaluation, evaluate_model, write_evaluation
 from agreid_core.method import Criterion, DataInfo
 from agreid_core.plugins.host import PluginHost
 
@@ -37,6 +40,8 @@ class RunOutcome:
     train: TrainResult
     output_dir: Path
     config: dict[str, Any]
+    evaluation: ModelEvaluation | None = None
+    files: dict[str, Path] = field(default_factory=dict)
 
 
 def seed_everything(seed: int) -> None:
@@ -74,6 +79,36 @@ def load_data(
     return spec.load(Path(data), LoadOptions(strict=strict))
 
 
+def resume_arguments(run_dir: Path) -> dict[str, Any]:
+    """What ``run_method`` needs to continue the run in ``run_dir``, from its config.json:
+    ``method``, ``profile``, ``data`` / ``dataset`` (for :func:`load_data`), ``seed``,
+    ``device``, ``epochs`` and ``overrides``."""
+    path = run_dir / "config.json"
+    try:
+        saved = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(
+            f"{path}: no such file; --resume needs the folder of an earlier run"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    missing = [k for k in ("method", "profile", "dataset", "seed") if k not in saved]
+    if missing:
+        raise ValueError(f"{path}: missing {missing}; not a config.json written by agreid run")
+    name = str(saved["dataset"])
+    generated = name.startswith("embedded")
+    return {
+        "method": saved["method"],
+        "profile": saved["profile"],
+        "data": name if generated else str(saved.get("data_root")),
+        "dataset": None if generated else name,
+        "seed": int(saved["seed"]),
+        "device": str(saved.get("device", "cpu")),
+        "epochs": saved.get("epochs"),
+        "overrides": [str(o) for o in saved.get("overrides", [])],
+    }
+
+
 def run_method(
     host: PluginHost,
     method: str,
@@ -87,8 +122,14 @@ def run_method(
     overrides: list[str] | None = None,
     on_step: Callable[[int, int, float], None] | None = None,
     on_eval_batch: Callable[[int], None] | None = None,
+    resume: bool = False,
 ) -> RunOutcome:
-    """Train ``method`` on ``data``'s train split and evaluate every protocol."""
+    """Train ``method`` on ``data``'s train split and evaluate every protocol.
+
+    ``resume``: continue training from ``output_dir/checkpoint.safetensors`` (the state
+    saved every epoch, every ``training.checkpoint_every`` steps and on SIGTERM) instead of
+    starting over; the log keeps the lines up to that checkpoint.
+    """
     spec = host.methods.get(method, host.failed_hint())
     if spec.kind != data.kind:
         raise ValueError(
@@ -101,6 +142,10 @@ def run_method(
     seed_everything(seed)
     dev = torch.device(device)
     train_rows = data.train()
+    validation = None
+    if cfg.training.val_fraction > 0:  # carved first: held-out ids are not classes
+        validation = split_validation(train_rows, cfg.training.val_fraction, seed)
+        train_rows = validation.train
     info = DataInfo(
         num_classes=len(label_map(train_rows["pid"].to_list())),
         num_cameras=int(data.index["camid"].cast(pl.Int64).max() or 0) + 1,  # type: ignore[arg-type]
@@ -115,6 +160,8 @@ def run_method(
         "data_root": str(data.root),
         "seed": seed,
         "device": device,
+        "epochs": epochs,
+        "overrides": list(overrides or []),
         "config": to_dict(cfg),
         "plugins": {
             n: {"package": p.package, "version": p.version} for n, p in host.plugins.items()
@@ -124,7 +171,8 @@ def run_method(
     }
     atomic_write_text(output_dir / "config.json", json.dumps(resolved, indent=2, default=str))
     log_path = output_dir / "train_log.jsonl"
-    log_path.unlink(missing_ok=True)
+    if not resume:
+        log_path.unlink(missing_ok=True)
     trainer = Trainer(
         recipe.model,
         Criterion(recipe.losses),
@@ -134,9 +182,27 @@ def run_method(
         head_prefixes=recipe.head_parameter_prefixes,
         log_path=log_path,
     )
-    train = trainer.fit(train_rows, on_step=on_step)
-    save_weights(recipe.model, output_dir / "model.safetensors", {"method": method, "seed": seed})
-    results = evaluate_model(
+    train = trainer.fit(
+        train_rows,
+        on_step=on_step,
+        checkpoint_dir=output_dir,
+        resume=resume,
+        run_info=resolved,
+        validation=validation,
+    )
+    if trainer.dist.is_main:
+        save_weights(
+            recipe.model, output_dir / "model.safetensors", {"method": method, "seed": seed}
+        )
+        if cfg.training.eval.plots:
+            from agreid_core.engine.curves import plot_training_curve
+
+            plot_training_curve(log_path, output_dir / "training_curve.png")
+    if train.checkpoint == "val-best" and train.best_path is not None:
+        from agreid_core.engine.checkpoint import load_weights
+
+        load_weights(recipe.model, train.best_path)  # the report uses the val-best weights
+    evaluated = evaluate_model(
         recipe.model,
         data,
         cfg.training.input,
@@ -146,6 +212,7 @@ def run_method(
         num_workers=cfg.training.num_workers,
         on_batch=on_eval_batch,
     )
-    results.write_csv(output_dir / "results.csv")
-    results.write_parquet(output_dir / "results.parquet")
-    return RunOutcome(results, train, output_dir, resolved)
+    files = write_evaluation(
+        evaluated.evaluation, data.name, output_dir, cfg.training.eval, method=method
+    )
+    return RunOutcome(evaluated.table, train, output_dir, resolved, evaluated, files)

@@ -34,7 +34,7 @@ from agreid_core.evaluation.distance import (
     gallery_statistics,
 )
 
-__all__ = ["RankingMetrics", "evaluate_features", "evaluate_ranking"]
+__all__ = ["RankingAccumulator", "RankingMetrics", "evaluate_features", "evaluate_ranking"]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.floating[Any]]
@@ -325,6 +325,55 @@ def evaluate_ranking(
     for start in range(0, n_q, rows):
         acc.add(_float_rows(distmat[start : start + rows]), start)
     return acc.result()
+
+
+class RankingAccumulator:
+    """Exact metrics fed one block of distance rows at a time, in any order of blocks.
+
+    For callers that produce distances themselves (re-ranked, penalised, several galleries
+    from one pass): ``add(rows, start)`` with the distances of queries
+    ``start : start + len(rows)``, then ``result()``. Same semantics as
+    :func:`evaluate_ranking`.
+    """
+
+    def __init__(
+        self,
+        q_pids: ArrayOrTensor,
+        g_pids: ArrayOrTensor,
+        q_camids: ArrayOrTensor,
+        g_camids: ArrayOrTensor,
+        *,
+        max_rank: int = 50,
+    ) -> None:
+        _check_options(max_rank, None)
+        n_q, n_g = len(q_pids), len(g_pids)
+        if n_q == 0 or n_g == 0:
+            raise ValueError(f"need at least one query and one gallery item, got {n_q}, {n_g}")
+        self.num_query, self.num_gallery = n_q, n_g
+        groups = _Groups.build(
+            _ids(q_pids, "q_pids", n_q, "query"),
+            _ids(g_pids, "g_pids", n_g, "gallery"),
+            _ids(q_camids, "q_camids", n_q, "query"),
+            _ids(g_camids, "g_camids", n_g, "gallery"),
+        )
+        self._acc = _Accumulator(groups, max_rank)
+
+    def add(self, rows: ArrayOrTensor, start: int) -> None:
+        """Account for queries ``start : start + len(rows)``; ``rows`` is (n, num_gallery)."""
+        if rows.ndim != 2 or rows.shape[1] != self.num_gallery:
+            raise ValueError(
+                f"distance rows must have shape (n, {self.num_gallery}), got {tuple(rows.shape)}"
+            )
+        if start < 0 or start + rows.shape[0] > self.num_query:
+            raise ValueError(
+                f"rows {start}:{start + rows.shape[0]} are outside the {self.num_query} queries"
+            )
+        if rows.shape[0]:
+            self._acc.add(_float_rows(rows), start)
+
+    def result(self) -> RankingMetrics:
+        """The metrics over every query added so far."""
+        return self._acc.result()
 
 
 def _feature_rows(n_gallery: int, itemsize: int) -> int:

@@ -1,13 +1,18 @@
-"""Evaluate a model on every protocol of a dataset; results as a polars table.
+"""Evaluate a model on every protocol of a dataset, and write what a person reads.
 
-The ``overall`` row pools the queries of all protocols: each metric is the query-weighted
-mean of the protocol rows (every metric is a per-query mean, so this equals evaluating the
-pooled query set against its own protocol's gallery).
+:func:`evaluate_model` embeds the test split once (images one by one, or video tracklets by
+temporal pooling over all frames) and evaluates every protocol slice
+(:mod:`agreid_core.evaluation.protocol_eval`). :func:`write_evaluation` writes the results
+table (CSV, Parquet), the CMC curves (CSV, PNG), the ranked-list figures and the challenge
+submission file into a run folder.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 import torch
@@ -15,49 +20,41 @@ from torch import nn
 
 from agreid_core.config import EvalConfig, InputConfig
 from agreid_core.data.dataset import ReIDData
-from agreid_core.evaluation.extract import extract_features
-from agreid_core.evaluation.metrics import RankingMetrics, evaluate_features
-
-RESULT_COLUMNS = [
-    "method",
-    "dataset",
-    "protocol",
-    "R1",
-    "R5",
-    "R10",
-    "mAP",
-    "mINP",
-    "queries",
-    "skipped",
-]
+from agreid_core.evaluation.extract import (
+    ATTRIBUTE_LABELS,
+    extract_outputs,
+    extract_tracklet_features,
+)
+from agreid_core.evaluation.plots import plot_cmc, plot_ranked_list, slug
+from agreid_core.evaluation.protocol_eval import Evaluation, evaluate_protocols
+from agreid_core.evaluation.submission import write_submission
+from agreid_core.method import EMBEDDING
 
 
-def metrics_row(method: str, dataset: str, protocol: str, m: RankingMetrics) -> dict[str, object]:
-    """One results-table row, metrics in percent."""
-    return {
-        "method": method,
-        "dataset": dataset,
-        "protocol": protocol,
-        "R1": 100 * m.rank(1),
-        "R5": 100 * m.rank(5),
-        "R10": 100 * m.rank(10),
-        "mAP": 100 * m.mAP,
-        "mINP": 100 * m.mINP,
-        "queries": m.num_valid,
-        "skipped": m.num_skipped,
-    }
+@dataclass(frozen=True)
+class ModelEvaluation:
+    """An :class:`Evaluation` plus how long embedding the test split took."""
+
+    evaluation: Evaluation
+    items: int
+    embed_seconds: float
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def table(self) -> pl.DataFrame:
+        """The results table."""
+        return self.evaluation.table
+
+    @property
+    def items_per_second(self) -> float:
+        """Inference throughput: test images (or tracklets) embedded per second."""
+        return self.items / self.embed_seconds if self.embed_seconds > 0 else 0.0
 
 
-def overall_row(rows: list[dict[str, object]]) -> dict[str, object]:
-    """The query-weighted mean of protocol rows."""
-    total = sum(int(r["queries"]) for r in rows)  # type: ignore[call-overload]
-    out: dict[str, object] = {k: rows[0][k] for k in ("method", "dataset")}
-    out["protocol"] = "overall"
-    for key in ("R1", "R5", "R10", "mAP", "mINP"):
-        out[key] = sum(float(r[key]) * int(r["queries"]) for r in rows) / max(total, 1)  # type: ignore[arg-type, call-overload]
-    out["queries"] = total
-    out["skipped"] = sum(int(r["skipped"]) for r in rows)  # type: ignore[call-overload]
-    return out
+def evaluation_rows(data: ReIDData) -> pl.DataFrame:
+    """The rows every protocol draws from, with a ``row`` column numbering them."""
+    subsets = sorted({s for p in data.protocols for s in (*p.query_subsets, *p.gallery_subsets)})
+    return data.rows_of(subsets).with_row_index("row")
 
 
 def evaluate_model(
@@ -70,37 +67,97 @@ def evaluate_model(
     device: torch.device,
     num_workers: int = 0,
     on_batch: Callable[[int], None] | None = None,
-) -> pl.DataFrame:
-    """Embed the test images once and evaluate every protocol of ``data``."""
-    subsets = sorted({s for p in data.protocols for s in (*p.query_subsets, *p.gallery_subsets)})
-    test = data.rows_of(subsets).with_row_index("row")
-    feats = extract_features(
-        model,
-        test["path"].to_list(),
-        test["camid"].to_list(),
-        inp,
-        device=device,
-        batch_size=cfg.batch_size,
-        flip=cfg.flip,
-        num_workers=num_workers,
-        on_batch=on_batch,
-    )
-    rows: list[dict[str, object]] = []
-    for proto in data.protocols:
-        q = test.filter(pl.col("subset").is_in(list(proto.query_subsets)))
-        g = test.filter(pl.col("subset").is_in(list(proto.gallery_subsets)))
-        qi = torch.as_tensor(q["row"].to_numpy().astype("int64"))
-        gi = torch.as_tensor(g["row"].to_numpy().astype("int64"))
-        m = evaluate_features(
-            feats[qi],
-            feats[gi],
-            q["pid"].to_numpy(),
-            g["pid"].to_numpy(),
-            q["camid"].to_numpy(),
-            g["camid"].to_numpy(),
-            metric=cfg.metric,
+) -> ModelEvaluation:
+    """Embed the test split once and evaluate every protocol of ``data``."""
+    test = evaluation_rows(data)
+    attribute_names = tuple(getattr(model, "attribute_names", ()))
+    want_attrs = cfg.attribute_mask == "predicted"
+    start = time.perf_counter()
+    labels = None
+    if data.kind == "video":
+        feats = extract_tracklet_features(
+            model,
+            test["frames"].to_list(),
+            test["camid"].to_list(),
+            inp,
+            device=device,
+            clip_length=cfg.clip_length,
+            flip=cfg.flip,
+            num_workers=num_workers,
+            on_batch=on_batch,
         )
-        rows.append(metrics_row(method, data.name, proto.name, m))
-    if len(rows) > 1:
-        rows.append(overall_row(rows))
-    return pl.DataFrame(rows).select(RESULT_COLUMNS)
+    else:
+        keys = (EMBEDDING, ATTRIBUTE_LABELS) if want_attrs else (EMBEDDING,)
+        out = extract_outputs(
+            model,
+            test["path"].to_list(),
+            test["camid"].to_list(),
+            inp,
+            device=device,
+            keys=keys,
+            batch_size=cfg.batch_size,
+            flip=cfg.flip,
+            num_workers=num_workers,
+            on_batch=on_batch,
+        )
+        feats, labels = out[EMBEDDING], out.get(ATTRIBUTE_LABELS)
+    seconds = time.perf_counter() - start
+    evaluation = evaluate_protocols(
+        data,
+        test,
+        feats,
+        cfg,
+        method=method,
+        attribute_labels=labels,
+        attribute_names=attribute_names,
+    )
+    return ModelEvaluation(evaluation, test.height, seconds)
+
+
+def cmc_table(evaluation: Evaluation) -> pl.DataFrame:
+    """Long table ``protocol, rank, cmc`` (percent) of every protocol's full CMC curve."""
+    frames = [
+        pl.DataFrame(
+            {
+                "protocol": r.protocol.name,
+                "rank": list(range(1, len(r.metrics.cmc) + 1)),
+                "cmc": [100 * float(v) for v in r.metrics.cmc],
+            }
+        )
+        for r in evaluation.rankings
+    ]
+    return pl.concat(frames)
+
+
+def write_evaluation(
+    evaluation: Evaluation,
+    dataset: str,
+    out_dir: Path,
+    cfg: EvalConfig,
+    *,
+    method: str,
+) -> dict[str, Path]:
+    """Write results, CMC curves, figures and the submission file; returns them by kind."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    evaluation.table.write_csv(files.setdefault("results_csv", out_dir / "results.csv"))
+    evaluation.table.write_parquet(files.setdefault("results_parquet", out_dir / "results.parquet"))
+    cmc_table(evaluation).write_csv(files.setdefault("cmc_csv", out_dir / "cmc.csv"))
+    tag = " [oracle]" if evaluation.oracle else ""
+    submission = write_submission(dataset, evaluation.rankings, out_dir, bool(evaluation.oracle))
+    if submission is not None:
+        files["submission"] = submission
+    if cfg.plots:
+        curves = {r.protocol.name: r.metrics.cmc for r in evaluation.rankings}
+        files["cmc_png"] = plot_cmc(curves, out_dir / "cmc.png", f"{method} on {dataset}{tag}")
+        for r in evaluation.rankings:
+            name = f"ranked_list_{slug(r.protocol.name)}.png"
+            files[f"ranked_list_{slug(r.protocol.name)}"] = plot_ranked_list(
+                r,
+                out_dir / name,
+                queries=cfg.ranked_list_queries,
+                top_k=cfg.ranked_list_top_k,
+                title=f"{method} on {dataset}, {r.protocol.name}: query | top-"
+                f"{cfg.ranked_list_top_k}{tag}",
+            )
+    return files

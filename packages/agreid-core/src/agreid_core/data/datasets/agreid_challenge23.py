@@ -56,12 +56,14 @@ PROTOCOLS = (
         (f"{EXP3}/query",),
         (f"{EXP3}/bounding_box_test", f"{ADD_ON}/{EXP3}"),
         "aerial query, ground gallery plus add-on distractors",
+        (f"{ADD_ON}/{EXP3}",),
     ),
     ProtocolSpec(
         "G→A",
         (f"{EXP6}/query",),
         (f"{EXP6}/bounding_box_test", f"{ADD_ON}/{EXP6}"),
         "ground query, aerial gallery plus add-on distractors",
+        (f"{ADD_ON}/{EXP6}",),
     ),
 )
 ATTRIBUTES_MAT = "qut_attribute_v8.mat"

@@ -1,0 +1,102 @@
+"""``agreid bench``: run several registered methods on one dataset and print a leaderboard."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import TaskID
+
+from agreid_cli.ui import console, err, eval_flags, fail, print_results, progress
+from agreid_core.plugins.host import get_host
+from agreid_core.plugins.registry import UnknownNameError
+
+
+def bench(
+    methods: Annotated[
+        str, typer.Option(help="Comma-separated registered method names (plugins included).")
+    ],
+    data: Annotated[str, typer.Option(help="`embedded`, or the path of a dataset tree.")] = (
+        "embedded"
+    ),
+    dataset: Annotated[
+        str | None, typer.Option(help="Dataset format of --data PATH (default: agreid-v1).")
+    ] = None,
+    profile: Annotated[str, typer.Option(help="Profile every method runs with.")] = "cpu",
+    epochs: Annotated[int | None, typer.Option(min=1, help="Override every method's epochs.")] = (
+        None
+    ),
+    output: Annotated[
+        Path | None, typer.Option(help="Bench folder (default: runs/bench-<time>).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a config field of every method: KEY=VALUE."),
+    ] = None,
+    rerank: Annotated[bool, typer.Option(help="k-reciprocal re-ranking at evaluation.")] = False,
+    flip: Annotated[bool, typer.Option(help="Horizontal-flip test-time augmentation.")] = False,
+    oracle: Annotated[
+        bool, typer.Option(help="Allow evaluation options that read test ground truth.")
+    ] = False,
+) -> None:
+    """Train and evaluate several methods on one dataset; print and save the leaderboard.
+
+    Each method gets its own run folder inside the bench folder; the leaderboard (one row per
+    method, R1/mAP per protocol, throughput) is written as leaderboard.csv / .parquet.
+    """
+    from agreid_core.engine.bench import leaderboard
+    from agreid_core.engine.run import RunOutcome, load_data, run_method
+
+    host = get_host()
+    names = [m.strip() for m in methods.split(",") if m.strip()]
+    if not names:
+        raise fail("--methods needs at least one method name")
+    try:
+        for name in names:
+            host.methods.get(name, host.failed_hint()).config(profile)
+        loaded = load_data(host, data, dataset)
+    except (UnknownNameError, KeyError, ValueError) as exc:
+        raise fail(str(exc).strip('"')) from None
+    out = output or Path("runs") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}"
+    overrides = [*eval_flags(rerank=rerank, flip=flip, oracle=oracle), *(set_ or [])]
+    outcomes: list[tuple[str, str, RunOutcome]] = []
+    failed: list[str] = []
+    for name in names:
+        console.print(f"[bold]{name}[/] ({profile}) on {loaded.name}")
+        with progress() as bar:
+            task = bar.add_task("train", total=None, info="")
+
+            def on_step(epoch: int, step: int, loss: float, task: TaskID = task) -> None:
+                bar.update(task, completed=step, info=f"epoch {epoch + 1} loss {loss:.3f}")
+
+            try:
+                outcome = run_method(
+                    host,
+                    name,
+                    loaded,
+                    profile=profile,
+                    output_dir=out / name,
+                    epochs=epochs,
+                    seed=seed,
+                    device=device,
+                    overrides=overrides,
+                    on_step=on_step,
+                )
+            except (UnknownNameError, KeyError, ValueError, RuntimeError) as exc:
+                err.print(f"[bold red]{name} failed:[/] {exc}", highlight=False)
+                failed.append(name)
+                continue
+        outcomes.append((name, profile, outcome))
+    if outcomes:
+        board = leaderboard(outcomes)
+        out.mkdir(parents=True, exist_ok=True)
+        board.write_csv(out / "leaderboard.csv")
+        board.write_parquet(out / "leaderboard.parquet")
+        print_results(board, f"leaderboard: {loaded.name}, profile {profile}", drop=("profile",))
+        console.print(f"leaderboard and runs in {out}")
+    if failed:
+        raise fail(f"{len(failed)} method(s) failed: {', '.join(failed)}", code=1)
