@@ -219,7 +219,7 @@ def test_chunk_clips_covers_every_frame_once() -> None:
     frames = torch.arange(5).view(5, 1, 1, 1).float()
     clips = chunk_clips(frames, 2)
     assert clips.shape == (3, 2, 1, 1, 1)
-    assert clips.flatten().tolist() == [0, 1, 2, 3, 4, 4]
+    assert clips.flatten().tolist() == [0, 1, 2, 3, 4, 0]
 
 
 class MeanColour(nn.Module):
@@ -245,8 +245,8 @@ def test_tracklet_features_are_temporal_means(kind: str, tmp_path: Path) -> None
     feats = extract_tracklet_features(
         MeanColour(kind), [paths, paths[:1]], [0, 1], inp, device=torch.device("cpu"), clip_length=2
     )
-    # image: mean of the three frames; video: clips [f0, f1], [f2, f2], mean of clip means
-    expect = 60 / 255 if kind == "image" else (30 / 255 + 120 / 255) / 2
+    # image: mean of the three frames; video: clips [f0, f1], [f2, f0], mean of clip means
+    expect = 60 / 255 if kind == "image" else (30 / 255 + 60 / 255) / 2
     assert feats.shape == (2, 3)
     assert feats[0, 0].item() == pytest.approx(expect, abs=1e-5)
     assert feats[1, 0].item() == pytest.approx(0.0, abs=1e-6)
@@ -260,3 +260,20 @@ def test_evaluate_model_reports_throughput(tmp_path: Path) -> None:
     )
     assert out.items == evaluation_rows(data).height and out.items_per_second > 0
     assert set(out.table["protocol"].to_list()) == {"A→G", "G→A", "overall"}
+
+
+def test_registered_evaluators_select_their_protocols(tmp_path: Path) -> None:
+    from agreid_core.engine.run import select_protocols
+    from agreid_core.plugins.host import get_host
+
+    host = get_host()
+    for name in ("agreid-v1", "agreid-v2", "agreid-challenge23", "agvpreid", "market1501"):
+        assert name in host.evaluators
+    assert host.evaluators.get("agreid-v2").protocols == ("A→C", "A→W", "C→A", "W→A")
+    data = _ch23(tmp_path)
+    auto = select_protocols(host, data)  # the evaluator named like the dataset
+    assert [p.name for p in auto.protocols] == ["A→G", "G→A"]
+    only = select_protocols(host, data, "agreid-g2a")
+    assert [p.name for p in only.protocols] == ["G→A"]
+    with pytest.raises(ValueError, match=r"agreid-v2 needs protocol\(s\) \['A→C'"):
+        select_protocols(host, data, "agreid-v2")

@@ -24,12 +24,6 @@ def _train_augmentation(**kwargs: Any) -> Any:
     return build_train_augmentation(**kwargs)
 
 
-def _ranking_evaluator(**kwargs: Any) -> Any:
-    from agreid_core.evaluation.metrics import evaluate_ranking
-
-    return evaluate_ranking
-
-
 @hookimpl
 def agreid_register_datasets(register: Register) -> None:
     """The embedded synthetic dataset and the published formats."""
@@ -190,12 +184,8 @@ def agreid_register_augmentations(register: Register) -> None:
 
 @hookimpl
 def agreid_register_evaluators(register: Register) -> None:
-    """Ranking evaluators."""
-    register(
-        "market1501",
-        ComponentSpec(
-            _ranking_evaluator,
-            "CMC / mAP / mINP, same-pid-same-camera junk removed, ties by gallery order",
-            reference="Zheng et al., Market-1501, ICCV 2015",
-        ),
-    )
+    """One protocol evaluator per published benchmark (see :mod:`agreid_core.evaluation.evaluators`)."""
+    from agreid_core.evaluation.evaluators import BUILTIN_EVALUATORS
+
+    for name, evaluator in BUILTIN_EVALUATORS.items():
+        register(name, evaluator)

@@ -32,11 +32,15 @@ class InputConfig:
 
 @dataclass(frozen=True)
 class SamplerConfig:
-    """Batch composition: ``ids_per_batch`` identities × ``instances_per_id`` samples."""
+    """Batch composition: ``ids_per_batch`` identities × ``instances_per_id`` samples
+    (images, or for video datasets clips of ``clip_length`` frames of one tracklet each)."""
 
     name: str = "pk"
     ids_per_batch: int = 16
     instances_per_id: int = 4
+    #: video: frames per training clip, and how they are drawn from a tracklet
+    clip_length: int = 8
+    clip_sampling: Literal["restricted-random", "evenly-spaced"] = "restricted-random"
 
     @property
     def batch_size(self) -> int:
@@ -94,6 +98,9 @@ class ScheduleConfig:
 class EvalConfig:
     """How test features are compared, and what an evaluation writes.
 
+    ``evaluator``: the registered protocol evaluator (``auto``: the one named like the
+    dataset; see :mod:`agreid_core.evaluation.evaluators`).
+
     ``rerank``: k-reciprocal re-ranking with ``rerank_k1``, ``rerank_k2``,
     ``rerank_lambda``. ``centroid_gallery``: gallery items of one identity and camera are
     replaced by their mean feature (CentroidNet, MFE, BENTO); that reads gallery identity
@@ -105,6 +112,7 @@ class EvalConfig:
     ``clip_length``: frames per clip when embedding video tracklets (all frames, in chunks).
     """
 
+    evaluator: str = "auto"
     metric: Literal["cosine", "euclidean"] = "cosine"
     flip: bool = False
     rerank: bool = False

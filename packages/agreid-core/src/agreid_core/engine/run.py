@@ -79,6 +79,16 @@ def load_data(
     return spec.load(Path(data), LoadOptions(strict=strict))
 
 
+def select_protocols(host: PluginHost, data: ReIDData, evaluator: str = "auto") -> ReIDData:
+    """``data`` with the protocols of the registered ``evaluator`` (``auto``: the one named
+    like the dataset, or every protocol the loader found when none is registered)."""
+    if evaluator == "auto":
+        if data.name not in host.evaluators:
+            return data
+        evaluator = data.name
+    return host.evaluators.get(evaluator, host.failed_hint()).select(data, evaluator)
+
+
 def resume_arguments(run_dir: Path) -> dict[str, Any]:
     """What ``run_method`` needs to continue the run in ``run_dir``, from its config.json:
     ``method``, ``profile``, ``data`` / ``dataset`` (for :func:`load_data`), ``seed``,
@@ -204,7 +214,7 @@ def run_method(
         load_weights(recipe.model, train.best_path)  # the report uses the val-best weights
     evaluated = evaluate_model(
         recipe.model,
-        data,
+        select_protocols(host, data, cfg.training.eval.evaluator),
         cfg.training.input,
         cfg.training.eval,
         method=method,

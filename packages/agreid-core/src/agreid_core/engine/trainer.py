@@ -34,8 +34,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from agreid_core.config import TrainingConfig
-from agreid_core.data.augment import build_train_augmentation
-from agreid_core.data.decode import ImageSamples
+from agreid_core.data.augment import build_clip_augmentation, build_train_augmentation
+from agreid_core.data.decode import ClipSamples, ImageSamples
 from agreid_core.data.samplers import PKSampler
 from agreid_core.engine.checkpoint import save_weights
 from agreid_core.engine.distributed import (
@@ -55,7 +55,7 @@ from agreid_core.engine.state import (
     save_training_state,
 )
 from agreid_core.engine.validation import ValidationSplit, evaluate_validation, split_validation
-from agreid_core.evaluation.extract import extract_outputs
+from agreid_core.evaluation.extract import extract_outputs, extract_tracklet_outputs
 from agreid_core.method import Criterion
 
 #: File name of the best-validation weights (safetensors, weights only).
@@ -210,6 +210,7 @@ class Trainer:
         self.head_prefixes = head_prefixes
         self.log_path = log_path
         self.augment = build_train_augmentation(cfg.augment, cfg.input).to(device)
+        self.clip_augment = build_clip_augmentation(cfg.augment, cfg.input).to(device)
         if self.dist.rank > 0:
             # each rank draws its own augmentation; rank 0 keeps the caller's RNG stream
             torch.manual_seed(seed * 1_000_003 + self.dist.rank)
@@ -226,7 +227,13 @@ class Trainer:
         scaler = cfg.amp and dtype == torch.float16 and self.device.type == "cuda"
         return cfg.amp, dtype, scaler
 
-    def refresh_losses(self, paths: list[str], labels: list[int], camids: list[int]) -> int:
+    def refresh_losses(
+        self,
+        paths: list[str],
+        labels: list[int],
+        camids: list[int],
+        frames: list[list[str]] | None = None,
+    ) -> int:
         """Call every loss module's ``refresh_from_features`` with eval-mode features.
 
         Features are the model output named by the module's ``feature_key`` (default
@@ -240,15 +247,27 @@ class Trainer:
                 hooks.append((str(getattr(m, "feature_key", DEFAULT_FEATURE_KEY)), fn))
         if not hooks:
             return 0
-        outputs = extract_outputs(
-            self.model,
-            paths,
-            camids,
-            self.cfg.input,
-            device=self.device,
-            keys=sorted({key for key, _ in hooks}),
-            batch_size=self.cfg.eval.batch_size,
-        )
+        keys = sorted({key for key, _ in hooks})
+        if frames is not None:  # video: tracklet outputs averaged over all frames
+            outputs = extract_tracklet_outputs(
+                self.model,
+                frames,
+                camids,
+                self.cfg.input,
+                device=self.device,
+                keys=keys,
+                clip_length=self.cfg.sampler.clip_length,
+            )
+        else:
+            outputs = extract_outputs(
+                self.model,
+                paths,
+                camids,
+                self.cfg.input,
+                device=self.device,
+                keys=keys,
+                batch_size=self.cfg.eval.batch_size,
+            )
         y = torch.as_tensor(labels, dtype=torch.long, device=self.device)
         cams = torch.as_tensor(camids, dtype=torch.long, device=self.device)
         for key, refresh in hooks:
@@ -302,7 +321,22 @@ class Trainer:
             rank=ctx.rank,
             world_size=ctx.world_size,
         )
-        dataset = ImageSamples(paths, labels, camids, cfg.input.height, cfg.input.width)
+        video = "frames" in train_rows.columns
+        frames: list[list[str]] | None = train_rows["frames"].to_list() if video else None
+        dataset: ImageSamples | ClipSamples
+        if frames is not None:
+            dataset = ClipSamples(
+                frames,
+                labels,
+                camids,
+                cfg.input.height,
+                cfg.input.width,
+                cfg.sampler.clip_length,
+                cfg.sampler.clip_sampling,
+            )
+        else:
+            dataset = ImageSamples(paths, labels, camids, cfg.input.height, cfg.input.width)
+        augment = self.clip_augment if video else self.augment
         batches = _Batches(sampler)
         loader_gen = torch.Generator()
         loader = DataLoader(
@@ -411,14 +445,14 @@ class Trainer:
                 first = state.position if epoch == state.epoch else 0
                 state.epoch, state.position = epoch, first
                 if first == 0:
-                    self.refresh_losses(paths, labels, camids)
+                    self.refresh_losses(paths, labels, camids, frames)
                 batches.skip, batches.stop = first, iters
                 loader_gen.manual_seed(_loader_seed(self.seed, epoch))
                 t_wait = time.perf_counter()
                 for batch, y, cams, idx in loader:
                     wait += time.perf_counter() - t_wait
-                    x = self.augment(batch.to(self.device, non_blocking=True))
-                    if cfg.channels_last:
+                    x = augment(batch.to(self.device, non_blocking=True))
+                    if cfg.channels_last and x.ndim == 4:
                         x = x.contiguous(memory_format=torch.channels_last)
                     y, cams = y.to(self.device), cams.to(self.device)
                     if on_batch is not None:

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from agreid_core.config import EvalConfig, InputConfig
-from agreid_core.evaluation.extract import extract_features
+from agreid_core.evaluation.extract import extract_features, extract_tracklet_features
 from agreid_core.evaluation.metrics import evaluate_features
 
 VAL_QUERY = "val_query"
@@ -102,22 +102,27 @@ def evaluate_validation(
 ) -> dict[str, float]:
     """``{"val_R1": …, "val_mAP": …}`` (percent) of ``model`` on the validation split."""
     q, g = split.query, split.gallery
-    qf = extract_features(
-        model,
-        q["path"].to_list(),
-        q["camid"].to_list(),
-        inp,
-        device=device,
-        batch_size=cfg.batch_size,
-    )
-    gf = extract_features(
-        model,
-        g["path"].to_list(),
-        g["camid"].to_list(),
-        inp,
-        device=device,
-        batch_size=cfg.batch_size,
-    )
+
+    def embed(rows: pl.DataFrame) -> torch.Tensor:
+        if "frames" in rows.columns:  # video tracklets
+            return extract_tracklet_features(
+                model,
+                rows["frames"].to_list(),
+                rows["camid"].to_list(),
+                inp,
+                device=device,
+                clip_length=cfg.clip_length,
+            )
+        return extract_features(
+            model,
+            rows["path"].to_list(),
+            rows["camid"].to_list(),
+            inp,
+            device=device,
+            batch_size=cfg.batch_size,
+        )
+
+    qf, gf = embed(q), embed(g)
     metrics = evaluate_features(
         qf,
         gf,

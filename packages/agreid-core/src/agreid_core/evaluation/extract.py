@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from agreid_core.config import InputConfig
 from agreid_core.data.augment import build_test_transform
+from agreid_core.data.clips import all_frames_in_chunks
 from agreid_core.data.decode import ImageSamples, read_image
 from agreid_core.method import EMBEDDING
 
@@ -118,16 +119,63 @@ class _TrackletFrames(Dataset[tuple[Tensor, int, int]]):
 
 def chunk_clips(frames: Tensor, clip_length: int) -> Tensor:
     """Split (F, C, H, W) frames into (⌈F / T⌉, T, C, H, W) clips covering every frame once;
-    the last clip is completed by repeating its final frame."""
-    if clip_length < 1:
-        raise ValueError(f"clip_length must be >= 1, got {clip_length}")
-    n = frames.shape[0]
-    chunks = -(-n // clip_length)
-    index = torch.arange(chunks * clip_length).clamp_(max=n - 1)
-    return frames[index].reshape(chunks, clip_length, *frames.shape[1:])
+    the last clip is completed by cycling from the first frame
+    (:func:`~agreid_core.data.clips.all_frames_in_chunks`)."""
+    index = torch.as_tensor(all_frames_in_chunks(frames.shape[0], clip_length))
+    return frames[index.flatten()].reshape(*index.shape, *frames.shape[1:])
 
 
 @torch.no_grad()
+def extract_tracklet_outputs(
+    model: nn.Module,
+    frames: Sequence[Sequence[str]],
+    camids: Sequence[int],
+    inp: InputConfig,
+    *,
+    device: torch.device,
+    keys: Sequence[str] = (EMBEDDING,),
+    clip_length: int = 8,
+    flip: bool = False,
+    num_workers: int = 0,
+    on_batch: Callable[[int], None] | None = None,
+) -> dict[str, Tensor]:
+    """The eval-mode outputs ``keys`` per tracklet, averaged over time (CPU, float32).
+
+    A video model (``model.input_kind == "video"``) embeds the tracklet as consecutive
+    ``clip_length``-frame clips (B, T, C, H, W) and the clip outputs are averaged; an
+    image model embeds every frame and the frame outputs are averaged. ``flip`` adds the
+    embedding of the mirrored input, as for images.
+    """
+    video = getattr(model, "input_kind", "image") == "video"
+    dataset = _TrackletFrames(frames, camids, inp.height, inp.width)
+    loader = DataLoader(
+        dataset, batch_size=None, shuffle=False, num_workers=num_workers
+    )  # one tracklet per item: lengths differ
+    transform = build_test_transform(inp).to(device)
+    was_training = model.training
+    model.eval()
+    out: dict[str, list[Tensor]] = {k: [] for k in keys}
+    for clip_frames, cam, _ in loader:
+        x = transform(clip_frames.to(device))
+        if video:
+            x = chunk_clips(x, clip_length)
+        cams = torch.full((x.shape[0],), int(cam), dtype=torch.long, device=device)
+        result = model(x, cams)
+        for key in keys:
+            if key not in result:
+                raise KeyError(f"the model returned no {key!r} output (it has {sorted(result)})")
+            value: Tensor = result[key]
+            if key == EMBEDDING and flip:
+                value = value + model(torch.flip(x, dims=[-1]), cams)[EMBEDDING]
+            out[key].append(value.float().mean(dim=0).cpu())
+        if on_batch is not None:
+            on_batch(1)
+    model.train(was_training)
+    if not frames:
+        raise ValueError("no tracklets to embed")
+    return {k: torch.stack(v) for k, v in out.items()}
+
+
 def extract_tracklet_features(
     model: nn.Module,
     frames: Sequence[Sequence[str]],
@@ -140,34 +188,16 @@ def extract_tracklet_features(
     num_workers: int = 0,
     on_batch: Callable[[int], None] | None = None,
 ) -> Tensor:
-    """One feature per tracklet by temporal average pooling over all of its frames.
-
-    A video model (``model.input_kind == "video"``) embeds the tracklet as consecutive
-    ``clip_length``-frame clips (B, T, C, H, W) and the clip embeddings are averaged; an
-    image model embeds every frame and the frame embeddings are averaged. ``flip`` adds the
-    embedding of the mirrored input, as for images. Returns float32 (N, D) on the CPU.
-    """
-    video = getattr(model, "input_kind", "image") == "video"
-    dataset = _TrackletFrames(frames, camids, inp.height, inp.width)
-    loader = DataLoader(
-        dataset, batch_size=None, shuffle=False, num_workers=num_workers
-    )  # one tracklet per item: lengths differ
-    transform = build_test_transform(inp).to(device)
-    was_training = model.training
-    model.eval()
-    out: list[Tensor] = []
-    for clip_frames, cam, _ in loader:
-        x = transform(clip_frames.to(device))
-        if video:
-            x = chunk_clips(x, clip_length)
-        cams = torch.full((x.shape[0],), int(cam), dtype=torch.long, device=device)
-        feats: Tensor = model(x, cams)[EMBEDDING]
-        if flip:
-            feats = feats + model(torch.flip(x, dims=[-1]), cams)[EMBEDDING]
-        out.append(feats.float().mean(dim=0).cpu())
-        if on_batch is not None:
-            on_batch(1)
-    model.train(was_training)
-    if not out:
-        raise ValueError("no tracklets to embed")
-    return torch.stack(out)
+    """One feature per tracklet by temporal average pooling over all of its frames
+    (:func:`extract_tracklet_outputs` of the embedding); float32 (N, D) on the CPU."""
+    return extract_tracklet_outputs(
+        model,
+        frames,
+        camids,
+        inp,
+        device=device,
+        clip_length=clip_length,
+        flip=flip,
+        num_workers=num_workers,
+        on_batch=on_batch,
+    )[EMBEDDING]

@@ -66,4 +66,6 @@ def agreid_register_augmentations(register: Register) -> None:
 
 @hookspec
 def agreid_register_evaluators(register: Register) -> None:
-    """Register evaluators (:class:`agreid_core.components.ComponentSpec`)."""
+    """Register protocol evaluators
+    (:class:`agreid_core.evaluation.evaluators.ProtocolEvaluator`), named after the dataset
+    they score or the subset of protocols they report."""

@@ -22,6 +22,7 @@ from agreid_core.plugins.registry import KINDS, Clash, Registry
 if TYPE_CHECKING:
     from agreid_core.components import ComponentSpec
     from agreid_core.data.dataset import DatasetSpec
+    from agreid_core.evaluation.evaluators import ProtocolEvaluator
     from agreid_core.method import MethodSpec
 
 ENTRY_POINT_GROUP = "agreid"
@@ -73,6 +74,11 @@ class PluginHost:
     def datasets(self) -> Registry[DatasetSpec]:
         """Registered dataset loaders."""
         return self.registries["datasets"]
+
+    @property
+    def evaluators(self) -> Registry[ProtocolEvaluator]:
+        """Registered protocol evaluators."""
+        return self.registries["evaluators"]
 
     def components(self, kind: str) -> Registry[ComponentSpec]:
         """Registered components of ``kind`` (backbones, heads, losses, samplers, …)."""
