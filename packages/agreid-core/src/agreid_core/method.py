@@ -109,6 +109,10 @@ class MethodSpec(Generic[C]):
     """A registered method: profiles (named config factories) and a build function.
 
     ``kind`` says which datasets it trains on (image samples or video tracklets).
+    Multi-stage and ensemble methods set ``stages(config)``, a sequence of
+    :class:`agreid_core.engine.stages.Stage` trained in order (``build`` is then only used
+    for conformance checks), and optionally ``assemble(ctx)``, the evaluated model built
+    from the trained stages (:class:`agreid_core.engine.stages.StageContext`).
     """
 
     summary: str
@@ -117,6 +121,8 @@ class MethodSpec(Generic[C]):
     reference: str = ""
     default_profile: str = "cpu"
     kind: Literal["image", "video"] = "image"
+    stages: Callable[[C], Sequence[Any]] | None = None
+    assemble: Callable[[Any], nn.Module] | None = None
 
     def config(self, profile: str | None = None) -> C:
         """The config of ``profile`` (default: :attr:`default_profile`)."""

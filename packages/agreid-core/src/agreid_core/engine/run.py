@@ -22,13 +22,15 @@ import numpy as np
 import polars as pl
 import torch
 
-from agreid_core.config import apply_overrides, override, to_dict
+from agreid_core.config import TrainingConfig, apply_overrides, override, to_dict
 from agreid_core.data.dataset import LoadOptions, ReIDData
-from agreid_core.engine.checkpoint import atomic_write_text, save_weights
-from agreid_core.engine.trainer import Trainer, TrainResult, label_map
+from agreid_core.engine.checkpoint import atomic_write_text, load_weights, save_weights
+from agreid_core.engine.stages import Stage, StageContext, stage_dir
+from agreid_core.engine.state import CHECKPOINT_NAME
+from agreid_core.engine.trainer import Trainer, TrainResult
 from agreid_core.engine.validation import split_validation
 from agreid_core.evaluation.report import ModelEvaluation, evaluate_model, write_evaluation
-from agreid_core.method import Criterion, DataInfo
+from agreid_core.method import Criterion
 from agreid_core.plugins.host import PluginHost
 
 
@@ -42,6 +44,7 @@ class RunOutcome:
     config: dict[str, Any]
     evaluation: ModelEvaluation | None = None
     files: dict[str, Path] = field(default_factory=dict)
+    stages: dict[str, TrainResult] = field(default_factory=dict)
 
 
 def seed_everything(seed: int) -> None:
@@ -151,17 +154,6 @@ def run_method(
     cfg = apply_overrides(cfg, overrides or [])
     seed_everything(seed)
     dev = torch.device(device)
-    train_rows = data.train()
-    validation = None
-    if cfg.training.val_fraction > 0:  # carved first: held-out ids are not classes
-        validation = split_validation(train_rows, cfg.training.val_fraction, seed)
-        train_rows = validation.train
-    info = DataInfo(
-        num_classes=len(label_map(train_rows["pid"].to_list())),
-        num_cameras=int(data.index["camid"].cast(pl.Int64).max() or 0) + 1,  # type: ignore[arg-type]
-        num_train_samples=train_rows.height,
-    )
-    recipe = spec.build(cfg, info)
     output_dir.mkdir(parents=True, exist_ok=True)
     resolved = {
         "method": method,
@@ -180,40 +172,36 @@ def run_method(
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     atomic_write_text(output_dir / "config.json", json.dumps(resolved, indent=2, default=str))
-    log_path = output_dir / "train_log.jsonl"
-    if not resume:
-        log_path.unlink(missing_ok=True)
-    trainer = Trainer(
-        recipe.model,
-        Criterion(recipe.losses),
-        cfg.training,
+    ctx = StageContext(
+        config=cfg,
+        data=data,
         device=dev,
         seed=seed,
-        head_prefixes=recipe.head_parameter_prefixes,
-        log_path=log_path,
+        num_cameras=int(data.index["camid"].cast(pl.Int64).max() or 0) + 1,  # type: ignore[arg-type]
     )
-    train = trainer.fit(
-        train_rows,
-        on_step=on_step,
-        checkpoint_dir=output_dir,
-        resume=resume,
-        run_info=resolved,
-        validation=validation,
+    staged = spec.stages is not None
+    stages = (
+        list(spec.stages(cfg))
+        if spec.stages is not None
+        else [Stage("main", lambda c, info: spec.build(c.config, info))]
     )
-    if trainer.dist.is_main:
-        save_weights(
-            recipe.model, output_dir / "model.safetensors", {"method": method, "seed": seed}
+    results: dict[str, TrainResult] = {}
+    for stage in stages:
+        folder = stage_dir(output_dir, stage.name) if staged else output_dir
+        results[stage.name] = _train_stage(
+            stage,
+            ctx,
+            folder,
+            training=stage.training(cfg.training) if stage.training else cfg.training,
+            resume=resume,
+            run_info=resolved,
+            meta={"method": method, "seed": seed, "stage": stage.name},
+            on_step=on_step,
         )
-        if cfg.training.eval.plots:
-            from agreid_core.engine.curves import plot_training_curve
-
-            plot_training_curve(log_path, output_dir / "training_curve.png")
-    if train.checkpoint == "val-best" and train.best_path is not None:
-        from agreid_core.engine.checkpoint import load_weights
-
-        load_weights(recipe.model, train.best_path)  # the report uses the val-best weights
+    model = spec.assemble(ctx) if spec.assemble is not None else ctx.models[stages[-1].name]
+    train = results[stages[-1].name] if len(results) == 1 else combine_results(results)
     evaluated = evaluate_model(
-        recipe.model,
+        model,
         select_protocols(host, data, cfg.training.eval.evaluator),
         cfg.training.input,
         cfg.training.eval,
@@ -225,4 +213,79 @@ def run_method(
     files = write_evaluation(
         evaluated.evaluation, data.name, output_dir, cfg.training.eval, method=method
     )
-    return RunOutcome(evaluated.table, train, output_dir, resolved, evaluated, files)
+    return RunOutcome(evaluated.table, train, output_dir, resolved, evaluated, files, results)
+
+
+def combine_results(results: dict[str, TrainResult]) -> TrainResult:
+    """One :class:`TrainResult` for several stages: summed steps and time, overall rates."""
+    parts = list(results.values())
+    seconds = sum(r.seconds for r in parts)
+    images = sum(r.images_per_second * r.seconds for r in parts)
+    wait = sum(r.data_wait_fraction * r.seconds for r in parts)
+    return TrainResult(
+        epochs=sum(r.epochs for r in parts),
+        steps=sum(r.steps for r in parts),
+        seconds=seconds,
+        images_per_second=images / seconds if seconds > 0 else 0.0,
+        data_wait_fraction=wait / seconds if seconds > 0 else 0.0,
+        final_loss=parts[-1].final_loss,
+        history=[{**h, "stage": name} for name, r in results.items() for h in r.history],
+    )
+
+
+def _train_stage(
+    stage: Stage,
+    ctx: StageContext,
+    folder: Path,
+    *,
+    training: TrainingConfig,
+    resume: bool,
+    run_info: dict[str, Any],
+    meta: dict[str, Any],
+    on_step: Callable[[int, int, float], None] | None,
+) -> TrainResult:
+    """Train one stage into ``folder`` (or reload it when its weights are already there);
+    the trained model is added to ``ctx.models``."""
+    train_rows = stage.train_rows(ctx) if stage.train_rows is not None else ctx.data.train()
+    validation = None
+    if training.val_fraction > 0:  # carved first: held-out ids are not classes
+        validation = split_validation(train_rows, training.val_fraction, ctx.seed)
+        train_rows = validation.train
+    recipe = stage.build(ctx, ctx.info(train_rows))
+    ctx.recipes[stage.name] = recipe
+    ctx.models[stage.name] = recipe.model
+    weights = folder / "model.safetensors"
+    folder.mkdir(parents=True, exist_ok=True)
+    if resume and weights.is_file() and not (folder / CHECKPOINT_NAME).is_file():
+        load_weights(recipe.model, weights)  # finished before the interruption
+        recipe.model.to(ctx.device)
+        return TrainResult(0, 0, 0.0, 0.0, 0.0, float("nan"))
+    log_path = folder / "train_log.jsonl"
+    if not resume:
+        log_path.unlink(missing_ok=True)
+    trainer = Trainer(
+        recipe.model,
+        Criterion(recipe.losses),
+        training,
+        device=ctx.device,
+        seed=ctx.seed,
+        head_prefixes=recipe.head_parameter_prefixes,
+        log_path=log_path,
+    )
+    train = trainer.fit(
+        train_rows,
+        on_step=on_step,
+        checkpoint_dir=folder,
+        resume=resume,
+        run_info=run_info,
+        validation=validation,
+    )
+    if train.checkpoint == "val-best" and train.best_path is not None:
+        load_weights(recipe.model, train.best_path)  # the report uses the val-best weights
+    if trainer.dist.is_main:
+        save_weights(recipe.model, weights, meta)
+        if training.eval.plots:
+            from agreid_core.engine.curves import plot_training_curve
+
+            plot_training_curve(log_path, folder / "training_curve.png")
+    return train
