@@ -36,6 +36,7 @@ from torch.utils.data import DataLoader
 from agreid_core.config import TrainingConfig
 from agreid_core.data.augment import build_clip_augmentation, build_train_augmentation
 from agreid_core.data.decode import ClipSamples, ImageSamples
+from agreid_core.data.index import attribute_columns
 from agreid_core.data.samplers import PKSampler
 from agreid_core.engine.checkpoint import save_weights
 from agreid_core.engine.distributed import (
@@ -96,6 +97,17 @@ class TrainResult:
     resumed_from_step: int | None = None
 
 
+def attribute_targets(rows: pl.DataFrame) -> Tensor | None:
+    """(N, A) int64 attribute codes of ``rows`` (its ``attr_*`` columns in index order, −1
+    where unknown), or None when the rows have no attributes. The trainer passes a batch's
+    rows to the criterion as the ``attributes`` target."""
+    cols = attribute_columns(rows)
+    if not cols:
+        return None
+    table = rows.select([pl.col(c).cast(pl.Int64).fill_null(-1) for c in cols]).to_numpy()
+    return torch.from_numpy(table.astype(np.int64).copy())
+
+
 def label_map(pids: list[int]) -> dict[int, int]:
     """Published identity → contiguous class index, in sorted identity order."""
     return {pid: i for i, pid in enumerate(sorted(set(pids)))}
@@ -150,9 +162,14 @@ class _TrainStep(nn.Module):
         super().__init__()
         self.model, self.criterion = model, criterion
 
-    def forward(self, x: Tensor, cams: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+    def forward(
+        self, x: Tensor, cams: Tensor, y: Tensor, attributes: Tensor | None = None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         outputs = self.model(x, cams)
-        result = self.criterion(outputs, {"pids": y, "camids": cams})
+        targets = {"pids": y, "camids": cams}
+        if attributes is not None:
+            targets["attributes"] = attributes
+        result = self.criterion(outputs, targets)
         return result.total, dict(result.parts)
 
 
@@ -321,6 +338,7 @@ class Trainer:
             rank=ctx.rank,
             world_size=ctx.world_size,
         )
+        attr_table = attribute_targets(train_rows)
         video = "frames" in train_rows.columns
         frames: list[list[str]] | None = train_rows["frames"].to_list() if video else None
         dataset: ImageSamples | ClipSamples
@@ -458,7 +476,8 @@ class Trainer:
                     if on_batch is not None:
                         on_batch(epoch, state.step, idx)
                     with torch.autocast(self.device.type, dtype=amp_dtype, enabled=amp_on):
-                        total, parts = forward(x, cams, y)
+                        attrs = attr_table[idx].to(self.device) if attr_table is not None else None
+                        total, parts = forward(x, cams, y, attrs)
                     loss = total.float()
                     if not all_true(bool(torch.isfinite(loss)), ctx):
                         raise TrainingDivergedError(
