@@ -18,7 +18,7 @@ from test_trainer_run import _data
 
 from agreid_core.config import TrainingConfig
 from agreid_core.engine.run import run_method
-from agreid_core.engine.stages import Stage, StageContext
+from agreid_core.engine.stages import TRANSDUCTIVE, Stage, StageContext
 from agreid_core.method import EMBEDDING, DataInfo, LossTerm, MethodSpec, Recipe
 from agreid_core.plugins import PluginHost, hookimpl
 from agreid_core.plugins.hookspecs import Register
@@ -52,6 +52,7 @@ SEEN: dict[str, object] = {}
 
 def _second(ctx: StageContext, info: DataInfo) -> Recipe:
     SEEN["first_trained"] = "first" in ctx.models
+    ctx.notes[TRANSDUCTIVE] = "pseudo-labels"
     recipe = _recipe(info)
     recipe.model.load_state_dict(ctx.models["first"].state_dict())  # warm start
     return recipe
@@ -113,4 +114,5 @@ def test_stages_train_in_order_and_resume_at_the_stage_reached(tmp_path: Path) -
     assert done.evaluation is not None
     # the evaluated model is the assembled ensemble: 4 + 4 normalised dims
     assert (out / "results.csv").is_file()
+    assert all(e.endswith(",transductive(pseudo-labels)") for e in done.results["eval"].to_list())
     assert done.train.steps == sum(r.steps for r in done.stages.values())

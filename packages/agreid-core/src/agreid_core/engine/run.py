@@ -9,6 +9,7 @@ challenge's ``submission_<challenge>.csv``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import subprocess
@@ -25,7 +26,7 @@ import torch
 from agreid_core.config import TrainingConfig, apply_overrides, override, to_dict
 from agreid_core.data.dataset import LoadOptions, ReIDData
 from agreid_core.engine.checkpoint import atomic_write_text, load_weights, save_weights
-from agreid_core.engine.stages import Stage, StageContext, stage_dir
+from agreid_core.engine.stages import TRANSDUCTIVE, Stage, StageContext, stage_dir
 from agreid_core.engine.state import CHECKPOINT_NAME
 from agreid_core.engine.trainer import Trainer, TrainResult
 from agreid_core.engine.validation import split_validation
@@ -210,10 +211,22 @@ def run_method(
         num_workers=cfg.training.num_workers,
         on_batch=on_eval_batch,
     )
+    if ctx.notes.get(TRANSDUCTIVE):  # a stage trained on unlabelled test images
+        evaluated = mark_transductive(evaluated, str(ctx.notes[TRANSDUCTIVE]))
     files = write_evaluation(
         evaluated.evaluation, data.name, output_dir, cfg.training.eval, method=method
     )
     return RunOutcome(evaluated.table, train, output_dir, resolved, evaluated, files, results)
+
+
+def mark_transductive(evaluated: ModelEvaluation, how: str) -> ModelEvaluation:
+    """Label every result row as using the unlabelled test images (``how`` says for what)."""
+    table = evaluated.evaluation.table.with_columns(
+        (pl.col("eval") + pl.lit(f",transductive({how})")).alias("eval")
+    )
+    return dataclasses.replace(
+        evaluated, evaluation=dataclasses.replace(evaluated.evaluation, table=table)
+    )
 
 
 def combine_results(results: dict[str, TrainResult]) -> TrainResult:

@@ -24,6 +24,10 @@ from agreid_core.config import TrainingConfig
 from agreid_core.data.dataset import ReIDData
 from agreid_core.method import DataInfo, Recipe
 
+#: ``StageContext.notes`` key: set it (to a short reason) when a stage trains on the test
+#: images without their labels (pseudo-labels, clustering); every result row then says so.
+TRANSDUCTIVE = "transductive"
+
 
 @dataclass
 class StageContext:
