@@ -47,3 +47,24 @@ def test_param_groups_head_lr_and_no_decay_on_norms() -> None:
     assert by_param[id(model.neck.weight)]["lr"] == pytest.approx(1.0)
     assert by_param[id(model.neck.weight)]["weight_decay"] == 0.0
     assert isinstance(opt, torch.optim.SGD)
+
+
+def test_head_prefixes_reach_the_optimizer_of_model_and_criterion() -> None:
+    from torch import nn
+
+    from agreid_core.config import OptimConfig
+    from agreid_core.engine.optim import build_optimizer
+    from agreid_core.engine.trainer import trainable_prefixes
+
+    assert trainable_prefixes(("head.", "criterion.arc")) == ("0.head.", "1.arc")
+    model = nn.ModuleDict({"body": nn.Linear(2, 2), "head": nn.Linear(2, 2)})
+    criterion = nn.ModuleDict({"arc": nn.Linear(2, 2)})
+    opt = build_optimizer(
+        nn.ModuleList([model, criterion]),
+        OptimConfig(lr=0.1, head_lr_factor=10.0),
+        trainable_prefixes(("head.", "criterion.arc")),
+    )
+    lrs = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
+    assert lrs[id(model["body"].weight)] == pytest.approx(0.1)
+    assert lrs[id(model["head"].weight)] == pytest.approx(1.0)
+    assert lrs[id(criterion["arc"].weight)] == pytest.approx(1.0)

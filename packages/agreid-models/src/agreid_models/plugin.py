@@ -69,6 +69,11 @@ def agreid_register_heads(register: Register) -> None:
 @hookimpl
 def agreid_register_methods(register: Register) -> None:
     """Image method recipes."""
-    from agreid_models.methods import bot
+    from agreid_models.methods import bot, hrnet18, mgn, sbs, swin
 
     register("bot", bot.SPEC)
+    register("sbs", sbs.SPEC)
+    register("mgn", mgn.SPEC)
+    register("hrnet18", hrnet18.SPEC)
+    register("swin", swin.SWIN_SPEC)
+    register("swinv2", swin.SWINV2_SPEC)

@@ -27,7 +27,7 @@ from agreid_core.config import TrainingConfig, apply_overrides, override, to_dic
 from agreid_core.data.dataset import LoadOptions, ReIDData
 from agreid_core.engine.checkpoint import atomic_write_text, load_weights, save_weights
 from agreid_core.engine.stages import TRANSDUCTIVE, Stage, StageContext, stage_dir
-from agreid_core.engine.state import CHECKPOINT_NAME
+from agreid_core.engine.state import CHECKPOINT_NAME, load_training_state
 from agreid_core.engine.trainer import Trainer, TrainResult
 from agreid_core.engine.validation import split_validation
 from agreid_core.evaluation.report import ModelEvaluation, evaluate_model, write_evaluation
@@ -246,6 +246,14 @@ def combine_results(results: dict[str, TrainResult]) -> TrainResult:
     )
 
 
+def _finished(folder: Path, training: TrainingConfig) -> bool:
+    """Whether the stage in ``folder`` trained all of ``training``'s epochs."""
+    ckpt = folder / CHECKPOINT_NAME
+    if not ckpt.is_file():
+        return True  # weights without a resumable state: nothing left to continue
+    return load_training_state(ckpt).counters.epoch >= training.schedule.epochs
+
+
 def _train_stage(
     stage: Stage,
     ctx: StageContext,
@@ -269,7 +277,7 @@ def _train_stage(
     ctx.models[stage.name] = recipe.model
     weights = folder / "model.safetensors"
     folder.mkdir(parents=True, exist_ok=True)
-    if resume and weights.is_file() and not (folder / CHECKPOINT_NAME).is_file():
+    if resume and weights.is_file() and _finished(folder, training):
         load_weights(recipe.model, weights)  # finished before the interruption
         recipe.model.to(ctx.device)
         return TrainResult(0, 0, 0.0, 0.0, 0.0, float("nan"))

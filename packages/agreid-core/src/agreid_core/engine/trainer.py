@@ -108,6 +108,15 @@ def attribute_targets(rows: pl.DataFrame) -> Tensor | None:
     return torch.from_numpy(table.astype(np.int64).copy())
 
 
+def trainable_prefixes(head_prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    """Head prefixes of the model (``head.``) or criterion (``criterion.…``) as parameter-name
+    prefixes of the ``ModuleList([model, criterion])`` the optimiser is built over."""
+    return tuple(
+        f"1.{p.removeprefix('criterion.')}" if p.startswith("criterion.") else f"0.{p}"
+        for p in head_prefixes
+    )
+
+
 def label_map(pids: list[int]) -> dict[int, int]:
     """Published identity → contiguous class index, in sorted identity order."""
     return {pid: i for i, pid in enumerate(sorted(set(pids)))}
@@ -369,7 +378,7 @@ class Trainer:
         if iters < 1:
             raise ValueError("the training split is too small for one P×K batch")
         trainable = nn.ModuleList([self.model, self.criterion])
-        optimizer = build_optimizer(trainable, cfg.optim, self.head_prefixes)
+        optimizer = build_optimizer(trainable, cfg.optim, trainable_prefixes(self.head_prefixes))
         scheduler = build_scheduler(optimizer, cfg.schedule, iters, cfg.optim.lr)
         amp_on, amp_dtype, scaler_on = self._amp()
         scaler = torch.amp.GradScaler(self.device.type, enabled=scaler_on)
