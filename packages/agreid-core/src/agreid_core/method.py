@@ -31,6 +31,9 @@ class DataInfo:
     num_classes: int
     num_cameras: int
     num_train_samples: int
+    #: the training rows' attribute columns without ``attr_`` (the order of the trainer's
+    #: ``attributes`` target), empty when the dataset has none
+    attribute_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from torch import nn
 
 from agreid_core.config import TrainingConfig
 from agreid_core.data.dataset import ReIDData
+from agreid_core.data.index import ATTRIBUTE_PREFIX, attribute_columns
 from agreid_core.method import DataInfo, Recipe
 
 #: ``StageContext.notes`` key: set it (to a short reason) when a stage trains on the test
@@ -48,6 +49,7 @@ class StageContext:
             num_classes=rows["pid"].n_unique(),
             num_cameras=self.num_cameras,
             num_train_samples=rows.height,
+            attribute_names=tuple(c[len(ATTRIBUTE_PREFIX) :] for c in attribute_columns(rows)),
         )
 
 
