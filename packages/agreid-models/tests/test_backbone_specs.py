@@ -18,6 +18,8 @@ NAMES = [
     "swin-b",
     "swinv2-b",
     "vit-b16-s12",
+    "clip-vit-b16",
+    "eva-clip-l14",
 ]
 
 

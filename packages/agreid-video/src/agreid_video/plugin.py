@@ -22,7 +22,12 @@ def _attn(**kwargs: Any) -> Any:
 
 @hookimpl
 def agreid_register_heads(register: Register) -> None:
-    """Temporal pooling heads for clip features (B, T, D) → (B, D)."""
+    """Temporal pooling heads for clip features (B, T, D) → (B, D), and the temporal and
+    view-aware modules of TF-CLIP, X-TFCLIP and ACP-VPReID."""
+    from agreid_video.modules.specs import MODULE_SPECS
+
+    for name, spec in MODULE_SPECS.items():
+        register(name, spec)
     register("temporal-average", ComponentSpec(_avg, "mean over frames"))
     register(
         "temporal-attention",

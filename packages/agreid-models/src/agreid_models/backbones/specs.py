@@ -1,4 +1,4 @@
-"""Component specs of the IBN-a, OSNet, HRNet, Swin and ViT backbones.
+"""Component specs of the IBN-a, OSNet, HRNet, Swin, ViT and CLIP image-tower backbones.
 
 ``BACKBONE_SPECS`` maps a registry name to a :class:`ComponentSpec`. Importing this module
 imports neither timm nor any model file: every factory imports its module when called.
@@ -39,6 +39,18 @@ def _vit(**kwargs: Any) -> Any:
     from agreid_models.backbones.vit import ViTBackbone
 
     return ViTBackbone(**kwargs)
+
+
+def _clip_vit_b16(**kwargs: Any) -> Any:
+    from agreid_models.backbones.clip import CLIPViTB16
+
+    return CLIPViTB16(**kwargs)
+
+
+def _eva_clip_l14(**kwargs: Any) -> Any:
+    from agreid_models.backbones.clip import EVACLIPL14
+
+    return EVACLIPL14(**kwargs)
 
 
 _TINY_SWIN: dict[str, Any] = {
@@ -98,6 +110,35 @@ BACKBONE_SPECS: dict[str, ComponentSpec] = {
             "num_heads": 2,
         },
         reference="He et al., ICCV 2021 (TransReID)",
+    ),
+    "clip-vit-b16": ComponentSpec(
+        _clip_vit_b16,
+        "OpenAI CLIP ViT-B/16 image tower (timm), pos-embed resized to the ReID grid, "
+        "camera SIE on CLS, 512-d projection; CLS as (B,768,1,1)",
+        tiny={
+            "pretrained": False,
+            "img_size": (64, 32),
+            "embed_dim": 64,
+            "depth": 2,
+            "num_heads": 2,
+            "proj_dim": 32,
+        },
+        reference="Radford et al., ICML 2021 (CLIP); Yu et al., AAAI 2024 (TF-CLIP)",
+    ),
+    "eva-clip-l14": ComponentSpec(
+        _eva_clip_l14,
+        "EVA02-CLIP-L/14 image tower (timm Eva, RoPE + SwiGLU), 224×224, camera SIE on CLS, "
+        "768-d projection; CLS as (B,1024,1,1)",
+        tiny={
+            "pretrained": False,
+            "img_size": (64, 32),
+            "patch_size": 16,
+            "embed_dim": 64,
+            "depth": 2,
+            "num_heads": 2,
+            "proj_dim": 32,
+        },
+        reference="Sun et al., 2023 (EVA-CLIP); AG-VPReID 2025 challenge A.2 (TFCLIP-AG-VPReID)",
     ),
 }
 """Backbone name → spec, for the agreid-models plugin to register."""
