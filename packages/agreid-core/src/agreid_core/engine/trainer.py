@@ -33,11 +33,11 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from agreid_core.config import TrainingConfig
+from agreid_core.config import SamplerConfig, TrainingConfig
 from agreid_core.data.augment import build_clip_augmentation, build_train_augmentation
 from agreid_core.data.decode import ClipSamples, ImageSamples
 from agreid_core.data.index import attribute_columns
-from agreid_core.data.samplers import PKSampler
+from agreid_core.data.samplers import PKSampler, PlatformBalancedPKSampler
 from agreid_core.engine.checkpoint import save_weights
 from agreid_core.engine.distributed import (
     DistContext,
@@ -108,6 +108,35 @@ def attribute_targets(rows: pl.DataFrame) -> Tensor | None:
     return torch.from_numpy(table.astype(np.int64).copy())
 
 
+def build_batch_sampler(
+    rows: pl.DataFrame, labels: list[int], cfg: SamplerConfig, seed: int, ctx: DistContext
+) -> PKSampler | PlatformBalancedPKSampler:
+    """The batch sampler ``cfg.name`` names: ``pk`` (P identities × K samples) or
+    ``platform-pk`` (P identities × K samples from each platform, BENTO / SMTL style)."""
+    if cfg.name == "pk":
+        return PKSampler(
+            labels,
+            cfg.ids_per_batch,
+            cfg.instances_per_id,
+            seed=seed,
+            rank=ctx.rank,
+            world_size=ctx.world_size,
+        )
+    if cfg.name == "platform-pk":
+        if "platform" not in rows.columns or rows["platform"].null_count() > 0:
+            raise ValueError("sampler platform-pk needs a platform for every training sample")
+        return PlatformBalancedPKSampler(
+            labels,
+            rows["platform"].to_list(),
+            cfg.ids_per_batch,
+            cfg.instances_per_id,
+            seed=seed,
+            rank=ctx.rank,
+            world_size=ctx.world_size,
+        )
+    raise ValueError(f"unknown sampler {cfg.name!r}; the trainer knows 'pk' and 'platform-pk'")
+
+
 def trainable_prefixes(head_prefixes: tuple[str, ...]) -> tuple[str, ...]:
     """Head prefixes of the model (``head.``) or criterion (``criterion.…``) as parameter-name
     prefixes of the ``ModuleList([model, criterion])`` the optimiser is built over."""
@@ -149,7 +178,7 @@ def _loader_seed(seed: int, epoch: int) -> int:
 class _Batches:
     """The sampler's batches ``skip`` … ``stop`` of the current epoch (resume mid-epoch)."""
 
-    def __init__(self, sampler: PKSampler) -> None:
+    def __init__(self, sampler: PKSampler | PlatformBalancedPKSampler) -> None:
         self.sampler = sampler
         self.skip, self.stop = 0, 0
 
@@ -339,14 +368,7 @@ class Trainer:
         camids = [int(c) for c in train_rows["camid"].to_list()]
         mapping = label_map(pids)
         labels = [mapping[p] for p in pids]
-        sampler = PKSampler(
-            labels,
-            cfg.sampler.ids_per_batch,
-            cfg.sampler.instances_per_id,
-            seed=self.seed,
-            rank=ctx.rank,
-            world_size=ctx.world_size,
-        )
+        sampler = build_batch_sampler(train_rows, labels, cfg.sampler, self.seed, ctx)
         attr_table = attribute_targets(train_rows)
         video = "frames" in train_rows.columns
         frames: list[list[str]] | None = train_rows["frames"].to_list() if video else None
