@@ -129,3 +129,37 @@ def test_bench_rejects_unknown_methods_before_training(
     assert result.returncode == 2
     assert "no-such-method" in result.stderr
     assert not (tmp_path / "toy-cnn").exists()
+
+
+def test_bench_ablation_reevaluates_eval_only_flags(
+    installed_example_plugins: dict[str, Path], small_synthetic_tree: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "ablation"
+    result = agreid(
+        "bench",
+        "--methods",
+        "toy-cnn",
+        "--data",
+        str(small_synthetic_tree),
+        "--output",
+        str(out),
+        "--epochs",
+        "1",
+        "--ablate",
+        "training.eval.flip",
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    board = pl.read_csv(out / "leaderboard.csv")
+    assert board["method"].to_list() == ["toy-cnn", "toy-cnn [flip=on]"]
+    assert "re-evaluating the base run's weights" in result.stdout
+    assert board["train s"][1] == 0.0  # not retrained
+    flipped = pl.read_csv(out / "toy-cnn_flip_on" / "results.csv")
+    assert flipped["eval"][0] == "cosine,flip"
+    base = (out / "toy-cnn" / "model.safetensors").read_bytes()
+    assert (out / "toy-cnn_flip_on" / "model.safetensors").read_bytes() == base
+
+
+def test_bench_ablate_needs_a_boolean_field(installed_example_plugins: dict[str, Path]) -> None:
+    result = agreid("bench", "--methods", "toy-cnn", "--ablate", "training.optim.lr")
+    assert result.returncode == 2
+    assert "only boolean config fields can be ablated" in result.stderr

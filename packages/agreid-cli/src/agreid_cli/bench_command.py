@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Annotated
@@ -42,31 +43,47 @@ def bench(
     oracle: Annotated[
         bool, typer.Option(help="Allow evaluation options that read test ground truth.")
     ] = False,
+    ablate: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A boolean config field to flip in an extra run per method (repeatable), "
+            "e.g. training.eval.rerank or pseudo_labels; evaluation options re-evaluate the "
+            "base run's weights instead of retraining."
+        ),
+    ] = None,
 ) -> None:
     """Train and evaluate several methods on one dataset; print and save the leaderboard.
 
     Each method gets its own run folder inside the bench folder; the leaderboard (one row per
     method, R1/mAP per protocol, throughput) is written as leaderboard.csv / .parquet.
     """
-    from agreid_core.engine.bench import leaderboard
+    from agreid_core.engine.bench import leaderboard, plan_variants
     from agreid_core.engine.run import RunOutcome, load_data, run_method
 
     host = get_host()
     names = [m.strip() for m in methods.split(",") if m.strip()]
     if not names:
         raise fail("--methods needs at least one method name")
+    overrides = [*eval_flags(rerank=rerank, flip=flip, oracle=oracle), *(set_ or [])]
     try:
-        for name in names:
-            host.methods.get(name, host.failed_hint()).config(profile)
+        variants = plan_variants(host, names, profile, ablate or [], overrides)
         loaded = load_data(host, data, dataset)
     except (UnknownNameError, KeyError, ValueError) as exc:
         raise fail(str(exc).strip('"')) from None
     out = output or Path("runs") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}"
-    overrides = [*eval_flags(rerank=rerank, flip=flip, oracle=oracle), *(set_ or [])]
     outcomes: list[tuple[str, str, RunOutcome]] = []
+    folders: dict[str, Path] = {}
     failed: list[str] = []
-    for name in names:
-        console.print(f"[bold]{name}[/] ({profile}) on {loaded.name}")
+    for variant in variants:
+        folder = out / variant.folder
+        reuse = variant.reuses is not None and variant.reuses in folders
+        if reuse:  # same training, other evaluation options: re-evaluate the base weights
+            shutil.rmtree(folder, ignore_errors=True)
+            shutil.copytree(folders[str(variant.reuses)], folder)
+        console.print(
+            f"[bold]{variant.label}[/] ({profile}) on {loaded.name}"
+            + (" — re-evaluating the base run's weights" if reuse else "")
+        )
         with progress() as bar:
             task = bar.add_task("train", total=None, info="")
 
@@ -76,21 +93,23 @@ def bench(
             try:
                 outcome = run_method(
                     host,
-                    name,
+                    variant.method,
                     loaded,
                     profile=profile,
-                    output_dir=out / name,
+                    output_dir=folder,
                     epochs=epochs,
                     seed=seed,
                     device=device,
-                    overrides=overrides,
+                    overrides=[*overrides, *variant.overrides],
                     on_step=on_step,
+                    resume=reuse,
                 )
             except (UnknownNameError, KeyError, ValueError, RuntimeError) as exc:
-                err.print(f"[bold red]{name} failed:[/] {exc}", highlight=False)
-                failed.append(name)
+                err.print(f"[bold red]{variant.label} failed:[/] {exc}", highlight=False)
+                failed.append(variant.label)
                 continue
-        outcomes.append((name, profile, outcome))
+        folders[variant.label] = folder
+        outcomes.append((variant.label, profile, outcome))
     if outcomes:
         board = leaderboard(outcomes)
         out.mkdir(parents=True, exist_ok=True)
@@ -99,4 +118,4 @@ def bench(
         print_results(board, f"leaderboard: {loaded.name}, profile {profile}", drop=("profile",))
         console.print(f"leaderboard and runs in {out}")
     if failed:
-        raise fail(f"{len(failed)} method(s) failed: {', '.join(failed)}", code=1)
+        raise fail(f"{len(failed)} run(s) failed: {', '.join(failed)}", code=1)

@@ -241,6 +241,19 @@ def override(cfg: C, path: str, value: Any, _full: str | None = None) -> C:
     return dataclasses.replace(cfg, **{head: new})
 
 
+def get_field(cfg: object, path: str) -> Any:
+    """The value of the dotted field ``path`` of ``cfg``; ``KeyError`` names the valid fields."""
+    value = cfg
+    for part in path.split("."):
+        if not dataclasses.is_dataclass(value) or isinstance(value, type):
+            raise KeyError(f"{path}: {part!r} is not inside a config section")
+        names = [f.name for f in dataclasses.fields(value)]
+        if part not in names:
+            raise KeyError(f"{path}: unknown config field {part!r}; valid: {', '.join(names)}")
+        value = getattr(value, part)
+    return value
+
+
 def apply_overrides(cfg: C, assignments: list[str]) -> C:
     """Apply ``key=value`` strings in order (the CLI's ``--set``)."""
     for item in assignments:

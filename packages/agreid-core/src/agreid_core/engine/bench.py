@@ -1,5 +1,10 @@
 """``agreid bench``: several registered methods on one dataset, as one leaderboard.
 
+With ``--ablate KEY`` (a boolean config field, repeatable) every method also runs once with
+that field flipped, so an ablation table is one command. Flipping an evaluation option
+(``training.eval.*``: re-ranking, centroid gallery, flip, …) does not retrain: the variant
+re-evaluates the base run's trained weights.
+
 Each method runs exactly as ``agreid run`` would (its own output folder under the bench
 folder); :func:`leaderboard` then lays the results out like the papers' tables: one row per
 method, an ``R1`` and ``mAP`` column per protocol (and per altitude where the dataset has
@@ -8,12 +13,16 @@ altitudes) plus ``overall``, with training and inference throughput beside them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
+from agreid_core.config import apply_overrides, get_field
 from agreid_core.engine.run import RunOutcome
 from agreid_core.evaluation.protocol_eval import ALL, FULL
+from agreid_core.plugins.host import PluginHost
 
 
 def _column(protocol: str, altitude: str, metric: str) -> str:
@@ -44,3 +53,66 @@ def leaderboard(outcomes: Sequence[tuple[str, str, RunOutcome]]) -> pl.DataFrame
     ordered = [c for c in metric_cols if c not in overall] + overall
     rest = [c for c in frame.columns if c not in metric_cols and c not in ("method", "profile")]
     return frame.select(["method", "profile", *ordered, *rest])
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One bench row to produce: a method with extra overrides.
+
+    ``reuses`` names the variant whose trained weights this one only re-evaluates (set when
+    the overrides change evaluation options only).
+    """
+
+    label: str
+    method: str
+    overrides: tuple[str, ...] = ()
+    reuses: str | None = None
+
+    @property
+    def folder(self) -> str:
+        """A file-name-safe folder name for the variant's run."""
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", self.label).strip("_")
+
+
+def plan_variants(
+    host: PluginHost,
+    methods: Sequence[str],
+    profile: str,
+    ablate: Sequence[str] = (),
+    overrides: Sequence[str] = (),
+) -> list[Variant]:
+    """Each method, then one variant per ablated boolean field it has, flipped.
+
+    Raises ``ValueError`` when an ablated field is not boolean, and when no method has it.
+    """
+    out: list[Variant] = []
+    used = dict.fromkeys(ablate, False)
+    for method in methods:
+        cfg = apply_overrides(
+            host.methods.get(method, host.failed_hint()).config(profile), list(overrides)
+        )
+        out.append(Variant(method, method))
+        for key in ablate:
+            try:
+                current = get_field(cfg, key)
+            except KeyError:
+                continue  # a part this method does not have
+            if not isinstance(current, bool):
+                raise ValueError(
+                    f"--ablate {key}: only boolean config fields can be ablated, "
+                    f"{method}'s is {current!r}"
+                )
+            used[key] = True
+            name = key.rsplit(".", 1)[-1]
+            out.append(
+                Variant(
+                    f"{method} [{name}={'off' if current else 'on'}]",
+                    method,
+                    (f"{key}={str(not current).lower()}",),
+                    method if key.startswith("training.eval.") else None,
+                )
+            )
+    unused = [k for k, hit in used.items() if not hit]
+    if unused:
+        raise ValueError(f"--ablate: no benched method has the field(s) {unused}")
+    return out
