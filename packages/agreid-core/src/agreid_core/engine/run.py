@@ -26,6 +26,7 @@ import torch
 from agreid_core.config import TrainingConfig, apply_overrides, override, to_dict
 from agreid_core.data.dataset import LoadOptions, ReIDData
 from agreid_core.engine.checkpoint import atomic_write_text, load_weights, save_weights
+from agreid_core.engine.distributed import env_context
 from agreid_core.engine.stages import TRANSDUCTIVE, Stage, StageContext, stage_dir
 from agreid_core.engine.state import CHECKPOINT_NAME, load_training_state
 from agreid_core.engine.trainer import Trainer, TrainResult
@@ -201,6 +202,9 @@ def run_method(
         )
     model = spec.assemble(ctx) if spec.assemble is not None else ctx.models[stages[-1].name]
     train = results[stages[-1].name] if len(results) == 1 else combine_results(results)
+    if not env_context().is_main:  # data-parallel: rank 0 evaluates and writes
+        empty = pl.DataFrame()
+        return RunOutcome(empty, train, output_dir, resolved, None, {}, results)
     evaluated = evaluate_model(
         model,
         select_protocols(host, data, cfg.training.eval.evaluator),
