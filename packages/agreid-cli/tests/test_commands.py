@@ -66,3 +66,16 @@ def test_image_method_on_video_data_is_refused_clearly(tmp_path: Path) -> None:
     assert (
         "method 'bot' trains on image datasets, but 'agvpreid' is a video dataset" in result.output
     )
+
+
+def test_run_config_file_is_read_and_bad_files_are_named(tmp_path: Path) -> None:
+    bad = tmp_path / "best.toml"
+    bad.write_text("set = [")
+    result = runner.invoke(app, ["run", "--method", "bot", "--config", str(bad)])
+    assert result.exit_code == 2
+    assert str(bad) in result.output
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('set = ["training.optim.nope=1"]')
+    result = runner.invoke(app, ["run", "--method", "bot", "--config", str(wrong), "--epochs", "1"])
+    assert result.exit_code == 2
+    assert "nope" in result.output

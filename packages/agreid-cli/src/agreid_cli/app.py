@@ -17,6 +17,7 @@ from rich.table import Table
 
 from agreid_cli.bench_command import bench
 from agreid_cli.data_commands import data_app
+from agreid_cli.tune_command import ConfigOption, config_overrides, tune
 from agreid_cli.ui import compact_results, console, err, eval_flags, print_results
 from agreid_cli.ui import fail as _fail
 from agreid_cli.ui import progress as _progress
@@ -156,6 +157,7 @@ def run(
             "annotated-attribute masks); their results are labelled oracle."
         ),
     ] = False,
+    config: ConfigOption = None,
     resume: Annotated[
         Path | None,
         typer.Option(
@@ -165,6 +167,7 @@ def run(
     ] = None,
 ) -> None:
     """Train a method and evaluate it on every protocol of the dataset."""
+    from agreid_core.config import apply_overrides
     from agreid_core.engine.run import load_data, resume_arguments, run_method
 
     host = get_host()
@@ -186,7 +189,9 @@ def run(
     try:
         spec = host.methods.get(method, host.failed_hint())
         prof = profile or spec.default_profile
-        spec.config(prof)
+        apply_overrides(  # fail on a bad --set / --config before loading any data
+            spec.config(prof), [*eval_overrides, *config_overrides(config), *(set_ or [])]
+        )
         if data.startswith("embedded") and dataset is None:
             console.print("Preparing the embedded synthetic dataset (generated once, then cached)…")
         loaded = load_data(host, data, dataset)
@@ -224,7 +229,7 @@ def run(
                 epochs=epochs,
                 seed=seed,
                 device=device,
-                overrides=[*eval_overrides, *(set_ or [])],
+                overrides=[*eval_overrides, *config_overrides(config), *(set_ or [])],
                 resume=resume is not None,
                 on_step=on_step,
                 on_eval_batch=on_eval,
@@ -275,6 +280,7 @@ def evaluate(
 
 
 app.command()(bench)
+app.command()(tune)
 app.add_typer(data_app, name="data", help="Inspect and generate datasets.")
 
 
