@@ -77,8 +77,8 @@ def agreid_register_methods(register: Register) -> None:
     register("hrnet18", hrnet18.SPEC)
     register("swin", swin.SWIN_SPEC)
     register("swinv2", swin.SWINV2_SPEC)
-    from agreid_models.methods import centroidnet, lens_ag_net, smtl
+    from agreid_models.methods import bento, centroidnet, lens_ag_net, mfe, smtl
 
-    for module in (smtl, centroidnet, lens_ag_net):
+    for module in (smtl, centroidnet, lens_ag_net, bento, mfe):
         for name, spec in module.SPECS.items():
             register(name, spec)

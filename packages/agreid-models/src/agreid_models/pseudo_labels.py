@@ -7,7 +7,7 @@ instead, and each kept cluster becomes a new identity:
 1. distances: ``cosine`` (1 − cos of the L2-normalised features) or ``jaccard`` (the
    k-reciprocal Jaccard distance of Zhong et al., from
    :func:`agreid_core.evaluation.rerank.k_reciprocal_rerank` with λ = 0);
-2. DBSCAN on those distances (``eps``, ``min_samples``; a point's neighbourhood includes
+2. DBSCAN (scikit-learn) on those distances (``eps``, ``min_samples``; a point's neighbourhood includes
    itself); points in no cluster are outliers;
 3. confidence filter (nearest centroid): a clustered point keeps its label only if its
    cluster's centroid (mean of the members' normalised features) is its nearest centroid and
@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import polars as pl
 import torch
 import torch.nn.functional as F
@@ -58,36 +59,18 @@ class PseudoLabels:
 
 
 def dbscan(dist: Tensor, eps: float, min_samples: int) -> Tensor:
-    """DBSCAN on a precomputed (N, N) distance matrix; (N,) labels, −1 for noise.
+    """scikit-learn's DBSCAN on a precomputed (N, N) distance matrix; (N,) int64 labels,
+    −1 for points in no cluster (a point's neighbourhood includes itself)."""
+    from sklearn.cluster import DBSCAN  # type: ignore[import-untyped]
 
-    Core points have at least ``min_samples`` points (themselves included) within ``eps``;
-    clusters grow from core points in index order, a border point joins the first cluster
-    that reaches it.
-    """
     if dist.dim() != 2 or dist.shape[0] != dist.shape[1]:
-        raise ValueError(f"dbscan needs a square distance matrix, got {tuple(dist.shape)}")
-    if min_samples < 1:
-        raise ValueError(f"min_samples must be >= 1, got {min_samples}")
-    near = dist <= eps
-    core = (near.sum(dim=1) >= min_samples).tolist()
-    neighbours = [torch.nonzero(row).flatten().tolist() for row in near]
-    labels = [UNLABELLED] * dist.shape[0]
-    cluster = 0
-    for seed in range(dist.shape[0]):
-        if labels[seed] != UNLABELLED or not core[seed]:
-            continue
-        labels[seed] = cluster
-        queue = [seed]
-        while queue:
-            point = queue.pop()
-            if not core[point]:
-                continue
-            for other in neighbours[point]:
-                if labels[other] == UNLABELLED:
-                    labels[other] = cluster
-                    queue.append(other)
-        cluster += 1
-    return torch.tensor(labels, dtype=torch.int64)
+        raise ValueError(f"dist must be a square (N, N) matrix, got {tuple(dist.shape)}")
+    if eps <= 0 or min_samples < 1:
+        raise ValueError(f"need eps > 0 and min_samples >= 1, got {eps}, {min_samples}")
+    d = dist.double().clamp(min=0.0).numpy().copy()
+    np.fill_diagonal(d, 0.0)
+    labels = DBSCAN(eps=eps, min_samples=min_samples, metric="precomputed").fit_predict(d)
+    return torch.as_tensor(labels, dtype=torch.int64)
 
 
 def pairwise_distance(features: Tensor, distance: Distance, k1: int = 20, k2: int = 6) -> Tensor:

@@ -1,4 +1,4 @@
-"""First-party plugin of agreid-video: temporal modules and clip samplers."""
+"""First-party plugin of agreid-video: temporal modules, clip samplers and video methods."""
 
 from __future__ import annotations
 
@@ -35,3 +35,14 @@ def agreid_register_heads(register: Register) -> None:
             _attn, "attention pooling over frames (X-TFCLIP)", tiny={"dim": 8, "hidden": 4}
         ),
     )
+
+
+@hookimpl
+def agreid_register_methods(register: Register) -> None:
+    """The AG-VPReID 2025 video methods (modules are imported here, not at plugin load)."""
+    from agreid_video.methods import acp_vpreid, tf_clip, tfclip_ag_vpreid, x_tfclip
+
+    register("tf-clip", tf_clip.SPEC)
+    register("x-tfclip", x_tfclip.SPEC)
+    register("tfclip-ag-vpreid", tfclip_ag_vpreid.SPEC)
+    register("acp-vpreid", acp_vpreid.SPEC)

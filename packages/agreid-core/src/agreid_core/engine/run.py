@@ -25,6 +25,7 @@ import torch
 
 from agreid_core.config import TrainingConfig, apply_overrides, override, to_dict
 from agreid_core.data.dataset import LoadOptions, ReIDData
+from agreid_core.data.merge import MERGE_PREFIX, load_merge_spec
 from agreid_core.engine.checkpoint import atomic_write_text, load_weights, save_weights
 from agreid_core.engine.distributed import env_context
 from agreid_core.engine.stages import TRANSDUCTIVE, Stage, StageContext, stage_dir
@@ -75,7 +76,15 @@ def load_data(
 ) -> ReIDData:
     """Load ``data``: the name of a generated dataset (``embedded``, ``embedded-video``, any
     registered dataset that needs no folder) or a folder read as format ``dataset``
-    (default ``agreid-v1``)."""
+    (default ``agreid-v1``), or a merge of several (``merge:agvpreid=/d/ag+g2a-vreid=/d/g2a*``,
+    see :mod:`agreid_core.data.merge`)."""
+    if data.startswith(MERGE_PREFIX):
+        return load_merge_spec(
+            data,
+            lambda src: load_data(
+                host, src.path or src.dataset, src.dataset if src.path else None, strict
+            ),
+        )
     if dataset is None and data in host.datasets and not host.datasets.get(data).needs_path:
         return host.datasets.get(data).load(None, LoadOptions(strict=strict))
     spec = host.datasets.get(dataset or DEFAULT_FORMAT, host.failed_hint())

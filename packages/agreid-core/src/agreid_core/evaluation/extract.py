@@ -139,7 +139,8 @@ def extract_tracklet_outputs(
     num_workers: int = 0,
     on_batch: Callable[[int], None] | None = None,
 ) -> dict[str, Tensor]:
-    """The eval-mode outputs ``keys`` per tracklet, averaged over time (CPU, float32).
+    """The eval-mode outputs ``keys`` per tracklet, averaged over time (CPU, float32;
+    :data:`ATTRIBUTE_LABELS` by majority vote over the clips or frames).
 
     A video model (``model.input_kind == "video"``) embeds the tracklet as consecutive
     ``clip_length``-frame clips (B, T, C, H, W) and the clip outputs are averaged; an
@@ -167,7 +168,10 @@ def extract_tracklet_outputs(
             value: Tensor = result[key]
             if key == EMBEDDING and flip:
                 value = value + model(torch.flip(x, dims=[-1]), cams)[EMBEDDING]
-            out[key].append(value.float().mean(dim=0).cpu())
+            if key == ATTRIBUTE_LABELS:  # per-clip / per-frame predictions: majority vote
+                out[key].append(value.mode(dim=0).values.cpu())
+            else:
+                out[key].append(value.float().mean(dim=0).cpu())
         if on_batch is not None:
             on_batch(1)
     model.train(was_training)

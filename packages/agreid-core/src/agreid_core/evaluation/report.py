@@ -23,7 +23,7 @@ from agreid_core.data.dataset import ReIDData
 from agreid_core.evaluation.extract import (
     ATTRIBUTE_LABELS,
     extract_outputs,
-    extract_tracklet_features,
+    extract_tracklet_outputs,
 )
 from agreid_core.evaluation.plots import plot_cmc, plot_ranked_list, slug
 from agreid_core.evaluation.protocol_eval import Evaluation, evaluate_protocols
@@ -75,17 +75,20 @@ def evaluate_model(
     start = time.perf_counter()
     labels = None
     if data.kind == "video":
-        feats = extract_tracklet_features(
+        keys = (EMBEDDING, ATTRIBUTE_LABELS) if want_attrs else (EMBEDDING,)
+        out = extract_tracklet_outputs(
             model,
             test["frames"].to_list(),
             test["camid"].to_list(),
             inp,
             device=device,
+            keys=keys,
             clip_length=cfg.clip_length,
             flip=cfg.flip,
             num_workers=num_workers,
             on_batch=on_batch,
         )
+        feats, labels = out[EMBEDDING], out.get(ATTRIBUTE_LABELS)
     else:
         keys = (EMBEDDING, ATTRIBUTE_LABELS) if want_attrs else (EMBEDDING,)
         out = extract_outputs(

@@ -66,14 +66,34 @@ def check_backbone(spec: ComponentSpec, input_size: tuple[int, int] = (64, 32)) 
     return model  # type: ignore[no-any-return]
 
 
+def _refresh_memories(recipe: Recipe, images: Tensor, pids: Tensor, camids: Tensor) -> None:
+    """Fill feature memories (proxies, identity memories) from the toy batch, as the trainer
+    does at every epoch start."""
+    hooks = [
+        m
+        for term in recipe.losses
+        for m in term.loss.modules()
+        if callable(getattr(m, "refresh_from_features", None))
+    ]
+    if not hooks:
+        return
+    recipe.model.eval()
+    with torch.no_grad():
+        outputs = recipe.model(images, camids)
+    for m in hooks:
+        key = str(getattr(m, "feature_key", "features"))
+        m.refresh_from_features(outputs[key], pids, camids)  # type: ignore[operator]
+
+
 def check_method(
     spec: MethodSpec[Any], profile: str = "cpu", num_classes: int = 4, batch_per_class: int = 2
 ) -> Recipe:
     """Build ``spec``'s ``profile`` for a toy problem; run one train and one eval forward.
 
-    Asserts the profiles ``cpu`` and ``paper`` exist, the model returns every output the
-    loss terms need, the loss is finite with gradients, and eval mode returns
-    ``embedding`` of shape (B, D).
+    Loss memories (``refresh_from_features``) are filled from the toy batch first, and video
+    methods get (B, T, C, H, W) clips. Asserts the profiles ``cpu`` and ``paper`` exist, the
+    model returns every output the loss terms need, the loss is finite with gradients, and
+    eval mode returns ``embedding`` of shape (B, D).
     """
     missing = {"cpu", "paper"} - set(spec.profiles)
     assert not missing, f"method is missing profile(s): {sorted(missing)}"
@@ -81,9 +101,11 @@ def check_method(
     recipe = spec.build(cfg, DataInfo(num_classes=num_classes, num_cameras=2, num_train_samples=32))
     inp = cfg.training.input
     batch = num_classes * batch_per_class
-    images = torch.randn(batch, 3, inp.height, inp.width)
+    frames = (cfg.training.sampler.clip_length,) if spec.kind == "video" else ()
+    images = torch.randn(batch, *frames, 3, inp.height, inp.width)
     pids = torch.arange(num_classes).repeat_interleave(batch_per_class)
     camids = torch.arange(batch) % 2
+    _refresh_memories(recipe, images, pids, camids)
     recipe.model.train()
     outputs = recipe.model(images, camids)
     result = Criterion(recipe.losses)(outputs, {"pids": pids, "camids": camids})
