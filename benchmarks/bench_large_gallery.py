@@ -15,31 +15,17 @@ seen. ``--quick`` uses 10⁵ gallery items (CI smoke run).
 from __future__ import annotations
 
 import argparse
-import resource
+import sys
 import time
+from pathlib import Path
 
 import torch
 
 from agreid_core.evaluation import evaluate_features
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared _memory helper
 
-def _rss_kib() -> tuple[int, int]:
-    """(current, peak) resident KiB from /proc, else ru_maxrss for both."""
-    try:
-        with open("/proc/self/status") as f:
-            fields = {ln.split(":")[0]: int(ln.split()[1]) for ln in f if ln.startswith("Vm")}
-        return fields["VmRSS"], fields["VmHWM"]
-    except (OSError, KeyError, ValueError):
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak, peak
-
-
-def _reset_peak() -> None:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
+from _memory import memory_kib, reset_peak
 
 
 def main() -> None:
@@ -61,11 +47,11 @@ def main() -> None:
     q_cams = torch.zeros(args.queries, dtype=torch.long)
     g_cams = torch.randint(1, 3, (n_gallery,), generator=gen)
     evaluate_features(gf[:2], gf[:1000], g_pids[:2], g_pids[:1000], q_cams[:2], g_cams[:1000])
-    _reset_peak()
+    reset_peak()
     start = time.perf_counter()
     m = evaluate_features(qf, gf, q_pids, g_pids, q_cams, g_cams)
     seconds = time.perf_counter() - start
-    _, peak = _rss_kib()
+    _, peak = memory_kib()
     feature_gib = gf.numel() * 4 / 2**30
     print(f"gallery {n_gallery:,} × {dim} float32 ({feature_gib:.2f} GiB), {args.queries} queries")
     print("| seconds | peak process GiB (features included) | R1 | mAP |")

@@ -19,8 +19,8 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import resource
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -31,6 +31,10 @@ import numpy as np
 import torch
 
 from agreid_core.evaluation import evaluate_features, evaluate_ranking, pairwise_distance
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the shared _memory helper
+
+from _memory import memory_kib, reset_peak
 
 Array = np.ndarray[Any, Any]
 GLIBC = "glibc.malloc.mmap_threshold=4294967295:glibc.malloc.trim_threshold=4294967295"
@@ -103,28 +107,6 @@ def _candidate(name: str, data: dict[str, Array]) -> Callable[[], object]:
     raise KeyError(name)
 
 
-def _memory_kib() -> tuple[int, int]:
-    """(current, peak) resident KiB of this process. Linux: VmRSS / VmHWM of /proc (the
-    peak is reset by ``_reset_peak``); elsewhere ru_maxrss for both."""
-    try:
-        with open("/proc/self/status") as f:
-            fields = {ln.split(":")[0]: int(ln.split()[1]) for ln in f if ln.startswith("Vm")}
-        return fields["VmRSS"], fields["VmHWM"]
-    except (OSError, KeyError, ValueError):
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak, peak
-
-
-def _reset_peak() -> None:
-    """Start the peak afresh from the current RSS. ru_maxrss alone cannot: a spawned child
-    inherits its parent's RSS as its maxrss (kept across fork + exec)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
-
-
 def _measure(name: str, folder: str) -> dict[str, object]:
     """Runs in a fresh spawn child: peak-RSS delta and wall times of one candidate."""
     # load only the inputs: a freed array would leave heap space that hides the peak
@@ -135,10 +117,10 @@ def _measure(name: str, folder: str) -> dict[str, object]:
         k: (v[:8] if k in ("qf", "q_pids", "q_camids", "distmat") else v) for k, v in data.items()
     }
     _candidate(name, small)()  # warm-up: imports, kernels, thread pools
-    _reset_peak()
-    before = _memory_kib()[0]
+    reset_peak()
+    before = memory_kib()[0]
     fn()  # first full run: memory (later runs reuse the heap it grew); page faults are here
-    peak_kib = _memory_kib()[1] - before
+    peak_kib = memory_kib()[1] - before
     times = []
     for _ in range(REPEATS):
         start = time.perf_counter()

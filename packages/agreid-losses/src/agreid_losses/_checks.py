@@ -27,6 +27,20 @@ def check_class_range(targets: Tensor, num_classes: int, *, name: str) -> None:
         )
 
 
+def check_identity_bank_args(
+    num_classes: int, feat_dim: int, temperature: float, epsilon: float
+) -> None:
+    """Raise ``ValueError`` unless a per-identity (K, D) bank loss gets K, D ≥ 1, τ > 0, ε ∈ [0, 1]."""
+    if num_classes < 1 or feat_dim < 1:
+        raise ValueError(
+            f"num_classes and feat_dim must be positive, got {num_classes}, {feat_dim}"
+        )
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if not 0.0 <= epsilon <= 1.0:
+        raise ValueError(f"epsilon must lie in [0, 1], got {epsilon}")
+
+
 def zero_loss(inputs: Tensor) -> Tensor:
     """A scalar 0 that stays attached to the graph of ``inputs`` (gradients are zeros)."""
     return inputs.sum() * 0.0

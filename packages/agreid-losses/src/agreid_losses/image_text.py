@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from agreid_losses._checks import check_class_range, check_labels
+from agreid_losses._checks import check_class_range, check_identity_bank_args, check_labels
 from agreid_losses.cross_entropy import smoothed_targets
 
 
@@ -37,14 +37,7 @@ class ImageTextLoss(nn.Module):
         normalize: bool = False,
     ) -> None:
         super().__init__()
-        if num_classes < 1 or feat_dim < 1:
-            raise ValueError(
-                f"num_classes and feat_dim must be positive, got {num_classes}, {feat_dim}"
-            )
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
-        if not 0.0 <= epsilon <= 1.0:
-            raise ValueError(f"epsilon must lie in [0, 1], got {epsilon}")
+        check_identity_bank_args(num_classes, feat_dim, temperature, epsilon)
         self.num_classes = num_classes
         self.feat_dim = feat_dim
         self.temperature = float(temperature)

@@ -34,7 +34,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from agreid_losses._checks import check_class_range, check_labels, zero_loss
+from agreid_losses._checks import (
+    check_class_range,
+    check_identity_bank_args,
+    check_labels,
+    zero_loss,
+)
 from agreid_losses.cross_entropy import smoothed_targets
 
 MemoryMode = Literal["video", "memory"]
@@ -94,18 +99,11 @@ class VideoMemoryContrastLoss(nn.Module):
         feature_key: str = "features",
     ) -> None:
         super().__init__()
-        if num_classes < 1 or feat_dim < 1:
-            raise ValueError(
-                f"num_classes and feat_dim must be positive, got {num_classes}, {feat_dim}"
-            )
-        if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
+        check_identity_bank_args(num_classes, feat_dim, temperature, epsilon)
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"momentum must lie in [0, 1], got {momentum}")
         if mode not in ("video", "memory"):
             raise ValueError(f"mode must be 'video' or 'memory', got {mode!r}")
-        if not 0.0 <= epsilon <= 1.0:
-            raise ValueError(f"epsilon must lie in [0, 1], got {epsilon}")
         self.num_classes = num_classes
         self.feat_dim = feat_dim
         self.temperature = float(temperature)

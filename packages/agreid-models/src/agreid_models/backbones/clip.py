@@ -33,13 +33,13 @@ uses exact GELU and gives slightly different features with OpenAI weights).
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
 from agreid_models.backbones.pretrained import create_timm
-from agreid_models.backbones.vit import PosEmbedMode, interpolate_pos_embed, patch_grid
+from agreid_models.backbones.vit import PosEmbedMode, resize_patch_embed
 
 
 class VideoTowerOutput(NamedTuple):
@@ -114,27 +114,14 @@ class CLIPImageTower(nn.Module):
 
         pe = body.patch_embed
         patch = (int(pe.patch_size[0]), int(pe.patch_size[1]))
-        old_grid = (int(pe.grid_size[0]), int(pe.grid_size[1]))
         self.stride: int = int(stride) if stride is not None else patch[0]
         if stride is None and patch[0] != patch[1]:
             raise ValueError(f"non-square patch {patch}: pass stride explicitly")
-        self.img_size: tuple[int, int] = (int(img_size[0]), int(img_size[1]))
-        self.grid_size: tuple[int, int] = patch_grid(self.img_size, patch, self.stride)
-        pe.proj.stride = (self.stride, self.stride)
-        pe.img_size = self.img_size
-        pe.grid_size = self.grid_size
-        pe.num_patches = self.grid_size[0] * self.grid_size[1]
-        pe.strict_img_size = True
         if getattr(pe, "dynamic_img_pad", False):
             raise ValueError(f"{model_name}: dynamic image padding is not supported")
-        body.pos_embed = nn.Parameter(
-            interpolate_pos_embed(
-                body.pos_embed.data,
-                old_grid,
-                self.grid_size,
-                body.num_prefix_tokens,
-                pos_embed_mode,
-            )
+        self.img_size: tuple[int, int] = (int(img_size[0]), int(img_size[1]))
+        self.grid_size: tuple[int, int] = resize_patch_embed(
+            body, self.img_size, self.stride, pos_embed_mode
         )
         rope = getattr(body, "rope", None)
         if rope is not None:
@@ -228,19 +215,24 @@ class CLIPImageTower(nn.Module):
         )
 
 
-class CLIPViTB16(CLIPImageTower):
-    """OpenAI CLIP ViT-B/16 image tower (TF-CLIP / X-TFCLIP / ACP-VPReID backbone).
+class _PresetCLIPTower(CLIPImageTower):
+    """A :class:`CLIPImageTower` whose per-model defaults come from class attributes.
 
-    Defaults follow TF-CLIP: 256×128, stride 16, bilinear resize, projection 512, SIE ×1.0
-    on CLS. X-TFCLIP: ``img_size=(288, 144), pos_embed_mode="bicubic"``.
+    ``img_size``, ``pos_embed_mode``, ``proj_dim`` and ``model_name`` left at ``None`` take
+    the subclass's ``default_*`` value; the other arguments are those of the base class.
     """
+
+    default_model_name: ClassVar[str]
+    default_img_size: ClassVar[tuple[int, int]]
+    default_pos_embed_mode: ClassVar[PosEmbedMode]
+    default_proj_dim: ClassVar[int]
 
     def __init__(
         self,
-        img_size: tuple[int, int] = (256, 128),
+        img_size: tuple[int, int] | None = None,
         stride: int | None = None,
-        pos_embed_mode: PosEmbedMode = "bilinear",
-        proj_dim: int = 512,
+        pos_embed_mode: PosEmbedMode | None = None,
+        proj_dim: int | None = None,
         num_cameras: int = 0,
         sie_coef: float = 1.0,
         drop_path_rate: float = 0.0,
@@ -248,16 +240,16 @@ class CLIPViTB16(CLIPImageTower):
         depth: int | None = None,
         num_heads: int | None = None,
         patch_size: int | None = None,
-        model_name: str = "vit_base_patch16_clip_quickgelu_224.openai",
+        model_name: str | None = None,
         pretrained: bool = False,
         weights: str | None = None,
     ) -> None:
         super().__init__(
-            model_name,
-            img_size,
+            self.default_model_name if model_name is None else model_name,
+            self.default_img_size if img_size is None else img_size,
             stride,
-            pos_embed_mode,
-            proj_dim,
+            self.default_pos_embed_mode if pos_embed_mode is None else pos_embed_mode,
+            self.default_proj_dim if proj_dim is None else proj_dim,
             num_cameras,
             sie_coef,
             drop_path_rate,
@@ -270,7 +262,20 @@ class CLIPViTB16(CLIPImageTower):
         )
 
 
-class EVACLIPL14(CLIPImageTower):
+class CLIPViTB16(_PresetCLIPTower):
+    """OpenAI CLIP ViT-B/16 image tower (TF-CLIP / X-TFCLIP / ACP-VPReID backbone).
+
+    Defaults follow TF-CLIP: 256×128, stride 16, bilinear resize, projection 512, SIE ×1.0
+    on CLS. X-TFCLIP: ``img_size=(288, 144), pos_embed_mode="bicubic"``.
+    """
+
+    default_model_name = "vit_base_patch16_clip_quickgelu_224.openai"
+    default_img_size = (256, 128)
+    default_pos_embed_mode: ClassVar[PosEmbedMode] = "bilinear"
+    default_proj_dim = 512
+
+
+class EVACLIPL14(_PresetCLIPTower):
     """EVA02-CLIP-L/14 image tower (TFCLIP-AG-VPReID; method card 5.3, part B-EVA).
 
     timm ``eva02_large_patch14_clip_224.merged2b`` (= open_clip ``EVA02-L-14`` /
@@ -279,36 +284,7 @@ class EVACLIPL14(CLIPImageTower):
     absolute position embedding (bicubic) and the RoPE grid.
     """
 
-    def __init__(
-        self,
-        img_size: tuple[int, int] = (224, 224),
-        stride: int | None = None,
-        pos_embed_mode: PosEmbedMode = "bicubic",
-        proj_dim: int = 768,
-        num_cameras: int = 0,
-        sie_coef: float = 1.0,
-        drop_path_rate: float = 0.0,
-        embed_dim: int | None = None,
-        depth: int | None = None,
-        num_heads: int | None = None,
-        patch_size: int | None = None,
-        model_name: str = "eva02_large_patch14_clip_224.merged2b",
-        pretrained: bool = False,
-        weights: str | None = None,
-    ) -> None:
-        super().__init__(
-            model_name,
-            img_size,
-            stride,
-            pos_embed_mode,
-            proj_dim,
-            num_cameras,
-            sie_coef,
-            drop_path_rate,
-            embed_dim,
-            depth,
-            num_heads,
-            patch_size,
-            pretrained,
-            weights,
-        )
+    default_model_name = "eva02_large_patch14_clip_224.merged2b"
+    default_img_size = (224, 224)
+    default_pos_embed_mode: ClassVar[PosEmbedMode] = "bicubic"
+    default_proj_dim = 768

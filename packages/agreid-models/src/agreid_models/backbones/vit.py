@@ -66,6 +66,30 @@ def patch_grid(img_size: tuple[int, int], patch: tuple[int, int], stride: int) -
     return (h - patch[0]) // stride + 1, (w - patch[1]) // stride + 1
 
 
+def resize_patch_embed(
+    body: Any, img_size: tuple[int, int], stride: int, mode: PosEmbedMode
+) -> tuple[int, int]:
+    """Re-grid a timm ViT ``body`` for ``img_size`` inputs and ``stride``-pixel patch steps.
+
+    Sets the patch embedding's stride, image size, grid and patch count (with strict input
+    size), resizes ``body.pos_embed`` from the pretraining grid with
+    :func:`interpolate_pos_embed` and returns the new (rows, cols) grid.
+    """
+    pe = body.patch_embed
+    patch = (int(pe.patch_size[0]), int(pe.patch_size[1]))
+    old_grid = (int(pe.grid_size[0]), int(pe.grid_size[1]))
+    grid = patch_grid(img_size, patch, stride)
+    pe.proj.stride = (stride, stride)
+    pe.img_size = img_size
+    pe.grid_size = grid
+    pe.num_patches = grid[0] * grid[1]
+    pe.strict_img_size = True
+    body.pos_embed = nn.Parameter(
+        interpolate_pos_embed(body.pos_embed.data, old_grid, grid, body.num_prefix_tokens, mode)
+    )
+    return grid
+
+
 class ViTBackbone(nn.Module):
     """ViT with stride-``stride`` overlapping patches, resized position embedding and SIE.
 
@@ -116,24 +140,9 @@ class ViTBackbone(nn.Module):
         body = self.body
         if getattr(body, "cls_token", None) is None or getattr(body, "no_embed_class", False):
             raise ValueError(f"{model_name}: a ViT with a CLS token and embedded prefix is needed")
-        pe = body.patch_embed
-        patch = tuple(pe.patch_size)
-        old_grid = tuple(pe.grid_size)
         self.img_size: tuple[int, int] = (int(img_size[0]), int(img_size[1]))
-        self.grid_size: tuple[int, int] = patch_grid(self.img_size, patch, stride)
-        pe.proj.stride = (stride, stride)
-        pe.img_size = self.img_size
-        pe.grid_size = self.grid_size
-        pe.num_patches = self.grid_size[0] * self.grid_size[1]
-        pe.strict_img_size = True
-        body.pos_embed = nn.Parameter(
-            interpolate_pos_embed(
-                body.pos_embed.data,
-                old_grid,
-                self.grid_size,
-                body.num_prefix_tokens,
-                pos_embed_mode,
-            )
+        self.grid_size: tuple[int, int] = resize_patch_embed(
+            body, self.img_size, stride, pos_embed_mode
         )
         self.feature_dim: int = int(body.embed_dim)
         self.num_cameras = num_cameras

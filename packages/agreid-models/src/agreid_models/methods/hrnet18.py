@@ -32,6 +32,7 @@ P2×K4, 8 epochs, LR 0.01 for backbone and head (random init, nothing to protect
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from torch import Tensor, nn
 
@@ -190,6 +191,56 @@ def circle_recipe(
     )
 
 
+class CircleHeadSettings(Protocol):
+    """The ClassBlock and circle-loss fields a method config passes to :func:`circle_recipe`."""
+
+    @property
+    def bottleneck(self) -> int: ...
+    @property
+    def dropout(self) -> float: ...
+    @property
+    def classifier_std(self) -> float: ...
+    @property
+    def circle_gamma(self) -> float: ...
+    @property
+    def circle_margin(self) -> float: ...
+
+
+class HRNetCircleSettings(CircleHeadSettings, Protocol):
+    """:class:`CircleHeadSettings` plus the HRNet backbone fields."""
+
+    @property
+    def variant(self) -> str: ...
+    @property
+    def pretrained(self) -> bool: ...
+    @property
+    def weights(self) -> str | None: ...
+
+
+def configured_circle_recipe(
+    backbone: nn.Module, feature_dim: int, info: DataInfo, cfg: CircleHeadSettings
+) -> Recipe:
+    """:func:`circle_recipe` with the head and loss settings read from ``cfg``."""
+    return circle_recipe(
+        backbone,
+        feature_dim,
+        info,
+        bottleneck=cfg.bottleneck,
+        dropout=cfg.dropout,
+        classifier_std=cfg.classifier_std,
+        circle_gamma=cfg.circle_gamma,
+        circle_margin=cfg.circle_margin,
+    )
+
+
+def hrnet_circle_recipe(cfg: HRNetCircleSettings, info: DataInfo) -> Recipe:
+    """HRNet ``cfg.variant`` → GAP → ClassBlock; CE + circle / B (HRNet-18, LENS-AG-Net)."""
+    from agreid_models.backbones.hrnet import HRNetBackbone
+
+    backbone = HRNetBackbone(cfg.variant, cfg.pretrained, cfg.weights)
+    return configured_circle_recipe(backbone, backbone.feature_dim, info, cfg)
+
+
 @dataclass(frozen=True)
 class HRNet18Config:
     """HRNet-18 + circle: model and loss settings plus the shared training section."""
@@ -219,19 +270,7 @@ def cpu() -> HRNet18Config:
 
 def build(cfg: HRNet18Config, info: DataInfo) -> Recipe:
     """HRNet-W18 → GAP (2048) → ClassBlock(512); CE + circle / B."""
-    from agreid_models.backbones.hrnet import HRNetBackbone
-
-    backbone = HRNetBackbone(cfg.variant, cfg.pretrained, cfg.weights)
-    return circle_recipe(
-        backbone,
-        backbone.feature_dim,
-        info,
-        bottleneck=cfg.bottleneck,
-        dropout=cfg.dropout,
-        classifier_std=cfg.classifier_std,
-        circle_gamma=cfg.circle_gamma,
-        circle_margin=cfg.circle_margin,
-    )
+    return hrnet_circle_recipe(cfg, info)
 
 
 SPEC: MethodSpec[HRNet18Config] = MethodSpec(

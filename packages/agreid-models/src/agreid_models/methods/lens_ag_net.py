@@ -49,7 +49,11 @@ from torch import nn
 from agreid_core.config import AugmentConfig, EvalConfig, TrainingConfig
 from agreid_core.engine.stages import TRANSDUCTIVE, Stage, StageContext
 from agreid_core.method import DataInfo, MethodSpec, Recipe
-from agreid_models.methods.hrnet18 import circle_recipe, layumi_cpu_training, layumi_training
+from agreid_models.methods.hrnet18 import (
+    hrnet_circle_recipe,
+    layumi_cpu_training,
+    layumi_training,
+)
 from agreid_models.pseudo_labels import (
     assign_pseudo_labels,
     pseudo_labelled_rows,
@@ -133,19 +137,7 @@ def cpu() -> LENSConfig:
 
 def build(cfg: LENSConfig, info: DataInfo) -> Recipe:
     """HRNet → GAP → ClassBlock(512); CE + circle / B (one stage's recipe)."""
-    from agreid_models.backbones.hrnet import HRNetBackbone
-
-    backbone = HRNetBackbone(cfg.variant, cfg.pretrained, cfg.weights)
-    return circle_recipe(
-        backbone,
-        backbone.feature_dim,
-        info,
-        bottleneck=cfg.bottleneck,
-        dropout=cfg.dropout,
-        classifier_std=cfg.classifier_std,
-        circle_gamma=cfg.circle_gamma,
-        circle_margin=cfg.circle_margin,
-    )
+    return hrnet_circle_recipe(cfg, info)
 
 
 def split_schedule(t: TrainingConfig, pretrain_epochs: int, first: bool) -> TrainingConfig:

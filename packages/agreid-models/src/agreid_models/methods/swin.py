@@ -27,7 +27,11 @@ from dataclasses import dataclass, field
 
 from agreid_core.config import TrainingConfig
 from agreid_core.method import DataInfo, MethodSpec, Recipe
-from agreid_models.methods.hrnet18 import circle_recipe, layumi_cpu_training, layumi_training
+from agreid_models.methods.hrnet18 import (
+    configured_circle_recipe,
+    layumi_cpu_training,
+    layumi_training,
+)
 
 SWIN_B = "swin_base_patch4_window7_224"
 SWINV2_B = "swinv2_base_window8_256"
@@ -109,16 +113,7 @@ def build(cfg: SwinConfig, info: DataInfo) -> Recipe:
         pretrained=cfg.pretrained,
         weights=cfg.weights,
     )
-    return circle_recipe(
-        backbone,
-        backbone.feature_dim,
-        info,
-        bottleneck=cfg.bottleneck,
-        dropout=cfg.dropout,
-        classifier_std=cfg.classifier_std,
-        circle_gamma=cfg.circle_gamma,
-        circle_margin=cfg.circle_margin,
-    )
+    return configured_circle_recipe(backbone, backbone.feature_dim, info, cfg)
 
 
 SWIN_SPEC: MethodSpec[SwinConfig] = MethodSpec(
