@@ -48,6 +48,7 @@ from agreid_core.engine.distributed import (
     gather_tensor,
     init_distributed,
 )
+from agreid_core.engine.metric_log import MetricLog
 from agreid_core.engine.optim import build_optimizer, build_scheduler
 from agreid_core.engine.state import (
     CHECKPOINT_NAME,
@@ -449,8 +450,7 @@ class Trainer:
             _truncate_log(self.log_path, state)
         log = None
         if writes and self.log_path is not None:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            log = self.log_path.open("a")
+            log = MetricLog(self.log_path)
         best_dir = checkpoint_dir or (self.log_path.parent if self.log_path else None)
         best_path = best_dir / BEST_NAME if best_dir is not None else None
         saved_at: tuple[int, int] | None = (
@@ -537,8 +537,7 @@ class Trainer:
                     }
                     state.history.append(record)
                     if log is not None:
-                        log.write(json.dumps(record) + "\n")
-                        log.flush()
+                        log.write(record)
                     if cfg.checkpoint_every > 0 and state.step % cfg.checkpoint_every == 0:
                         save()
                     if on_step is not None:
@@ -588,7 +587,7 @@ class Trainer:
         split: ValidationSplit,
         epoch: int,
         state: TrainingState,
-        log: Any,
+        log: MetricLog | None,
         best_path: Path | None,
     ) -> None:
         metrics = evaluate_validation(
@@ -597,8 +596,7 @@ class Trainer:
         record: dict[str, Any] = {"epoch": epoch, "step": state.step, **metrics}
         state.val_history.append(record)
         if log is not None:
-            log.write(json.dumps(record) + "\n")
-            log.flush()
+            log.write(record)
         if state.best_val_map is None or metrics["val_mAP"] > state.best_val_map:
             state.best_val_map, state.best_epoch = metrics["val_mAP"], epoch
             if best_path is not None:
