@@ -208,11 +208,30 @@ def test_oracle_submission_file_is_labelled(tmp_path: Path) -> None:
     data = _ch23(tmp_path)
     test = evaluation_rows(data)
     feats = torch.rand(test.height, 4, generator=torch.Generator().manual_seed(3))
+    honest = EvalConfig(plots=True)
+    first = write_evaluation(
+        evaluate_protocols(data, test, feats, honest, method="m"),
+        data.name,
+        tmp_path / "run",
+        honest,
+        method="m",
+    )
+    assert first["submission"].name == "submission_agreid2023.csv"
+    (tmp_path / "run" / "model.safetensors").write_bytes(b"weights")  # not an eval output
     cfg = EvalConfig(centroid_gallery=True, oracle=True, plots=False)
     ev = evaluate_protocols(data, test, feats, cfg, method="m")
     files = write_evaluation(ev, data.name, tmp_path / "run", cfg, method="m")
     assert files["submission"].name == "submission_agreid2023.oracle.csv"
     assert pl.read_csv(files["results_csv"])["oracle"].all()
+    # the re-evaluation left no file of the honest one behind (stale submission, plots)
+    left = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert left == [
+        "cmc.csv",
+        "model.safetensors",
+        "results.csv",
+        "results.parquet",
+        "submission_agreid2023.oracle.csv",
+    ]
 
 
 def test_chunk_clips_covers_every_frame_once() -> None:

@@ -132,6 +132,29 @@ def cmc_table(evaluation: Evaluation) -> pl.DataFrame:
     return pl.concat(frames)
 
 
+#: Files an earlier evaluation may have left in a run folder (see :func:`write_evaluation`).
+EVALUATION_OUTPUTS = (
+    "results.csv",
+    "results.parquet",
+    "cmc.csv",
+    "cmc.png",
+    "ranked_list_*.png",
+    "submission_*.csv",
+)
+
+
+def clear_evaluation_outputs(out_dir: Path) -> list[Path]:
+    """Delete the outputs of an earlier evaluation in ``out_dir`` (returns them).
+
+    A folder re-evaluated with other options (``agreid bench`` ablations, a resumed run) must
+    not keep files of the old evaluation, e.g. a non-oracle submission beside an oracle one.
+    """
+    stale = sorted({p for pattern in EVALUATION_OUTPUTS for p in out_dir.glob(pattern)})
+    for path in stale:
+        path.unlink()
+    return stale
+
+
 def write_evaluation(
     evaluation: Evaluation,
     dataset: str,
@@ -140,8 +163,12 @@ def write_evaluation(
     *,
     method: str,
 ) -> dict[str, Path]:
-    """Write results, CMC curves, figures and the submission file; returns them by kind."""
+    """Write results, CMC curves, figures and the submission file; returns them by kind.
+
+    Outputs of an earlier evaluation in ``out_dir`` are removed first.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
+    clear_evaluation_outputs(out_dir)
     files: dict[str, Path] = {}
     evaluation.table.write_csv(files.setdefault("results_csv", out_dir / "results.csv"))
     evaluation.table.write_parquet(files.setdefault("results_parquet", out_dir / "results.parquet"))
