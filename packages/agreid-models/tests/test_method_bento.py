@@ -66,9 +66,9 @@ def test_cpu_profile_is_small() -> None:
     assert (cfg.vit_embed_dim, cfg.vit_depth, cfg.vit_frozen_blocks) == (64, 2, 1)
     assert t.input.height <= 128 and t.sampler.name == "platform-pk"
     assert (t.sampler.ids_per_batch, t.sampler.instances_per_id) == (2, 2)
-    # two capped epochs per member, one proxy refresh after the first
-    assert t.schedule.epochs == 2 and cfg.passes_per_refresh == 2
-    assert t.schedule.iters_per_epoch == 30
+    # eight capped passes per member, proxies refreshed every second pass, one LR step
+    assert (t.schedule.epochs, t.schedule.iters_per_epoch, t.schedule.milestones) == (8, 60, (6,))
+    assert cfg.passes_per_refresh == 2
 
 
 def test_stage_lists_follow_members_and_the_self_supervised_flag() -> None:

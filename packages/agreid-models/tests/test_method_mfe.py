@@ -58,7 +58,7 @@ def test_cpu_profile_is_small() -> None:
     cfg = mfe.cpu()
     assert (cfg.training.input.height, cfg.training.input.width) == (64, 32)
     assert (cfg.depth, cfg.pretrained, cfg.vit_embed_dim, cfg.vit_depth) == (18, False, 64, 2)
-    assert all(getattr(cfg, e).schedule.epochs == 1 for e in mfe.ENCODERS)
+    assert all(getattr(cfg, e).schedule.epochs == 4 for e in mfe.ENCODERS)
 
 
 def test_one_stage_per_encoder_with_its_own_training_section() -> None:

@@ -75,7 +75,7 @@ def test_paper_profile_is_the_card() -> None:
     assert t.schedule.warmup_iters == 10 * (51_530 // 64)
     assert (cfg.triplet_weight, cfg.attribute_weight, cfg.am_margin) == (0.54, 0.25, 0.0)
     cpu = smtl.SPECS["smtl"].config("cpu")
-    assert (cpu.depth, cpu.training.schedule.epochs, cpu.training.input.height) == (18, 3, 64)
+    assert (cpu.depth, cpu.training.schedule.epochs, cpu.training.input.height) == (18, 8, 64)
 
 
 def test_arcface_numbers_of_the_card() -> None:

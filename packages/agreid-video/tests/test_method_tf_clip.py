@@ -74,7 +74,7 @@ def test_cpu_profile_is_tiny_and_short() -> None:
     cfg = tf_clip.cpu()
     t = cfg.training
     assert (t.input.height, t.input.width, t.sampler.clip_length) == (64, 32, 4)
-    assert t.schedule.epochs <= 6
+    assert (t.schedule.epochs, t.optim.lr) == (60, 1e-3)
     assert (cfg.net.depth, cfg.net.embed_dim) == (2, 64)
 
 

@@ -48,7 +48,7 @@ def test_eva_paper_widths_give_2816_dims() -> None:
 
 def test_cpu_model_losses_and_outputs() -> None:
     cfg = ag.cpu()
-    assert cfg.training.schedule.epochs <= 6 and cfg.net.patch_size is None
+    assert cfg.training.schedule.epochs == 60 and cfg.net.patch_size is None
     recipe = ag.build(cfg, info())
     names = [t.name for t in recipe.losses]
     assert names == ["id_cls", "tri_cls", "id_proj", "tri_proj", "id_tmp", "tri_tmp", "memory"]

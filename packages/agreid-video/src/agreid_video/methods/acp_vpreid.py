@@ -129,18 +129,18 @@ def paper() -> ACPConfig:
 
 
 def cpu() -> ACPConfig:
-    """Tiny ACP: 2-block tower at 64×32, T = 4, 5 epochs = 3 + 2 (stage 1 at 1e-3, stage 2
-    at 3e-4: random init cannot learn at the paper's LRs in a few epochs)."""
+    """Tiny ACP: 2-block tower at 64×32, T = 4, 60 epochs = 36 + 24 (stage 1 at 1e-3, stage 2
+    at 3e-4: random init cannot learn at the paper's LRs in a few hundred steps)."""
     return ACPConfig(
         training=cpu_training(
             augment=AugmentConfig(flip=0.8, pad=2, random_erasing=0.6),
             optim=OptimConfig(name="adamw", lr=3e-4, weight_decay=0.05),
-            schedule=ScheduleConfig(epochs=5, milestones=(), warmup_iters=10, warmup_factor=0.1),
+            schedule=ScheduleConfig(epochs=60, milestones=(), warmup_iters=10, warmup_factor=0.1),
         ),
         net=tiny_net(),
         acp=ACPModulesConfig(cross_view_heads=2, memory_heads=2, memory_slots=4),
-        stage1=StageSchedule(1e-3, 4, 2, 3),
-        stage2=StageSchedule(3e-4, 4, 2, 2),
+        stage1=StageSchedule(1e-3, 4, 2, 36),
+        stage2=StageSchedule(3e-4, 4, 2, 24),
     )
 
 

@@ -102,7 +102,7 @@ def paper() -> TFCLIPAGConfig:
 
 def cpu() -> TFCLIPAGConfig:
     """Tiny EVA tower (same timm ``Eva`` class: RoPE, SwiGLU; width 64, 2 blocks, patch 14) at
-    56×56 (4×4 grid), T = 4, P2 × K4 (the paper's batch shape), 5 epochs, AG-VPReID only."""
+    56×56 (4×4 grid), T = 4, P2 × K4 (the paper's batch shape), 60 epochs, AG-VPReID only."""
     return TFCLIPAGConfig(
         training=cpu_training(
             input=InputConfig(height=56, width=56),

@@ -109,7 +109,7 @@ def paper() -> XTFCLIPConfig:
 
 
 def cpu() -> XTFCLIPConfig:
-    """Tiny X-TFCLIP: 2-block tower at 64×32 (bicubic resize path), T = 4, P4 × K2, 5 epochs."""
+    """Tiny X-TFCLIP: 2-block tower at 64×32 (bicubic resize path), T = 4, P4 × K2, 60 epochs."""
     return XTFCLIPConfig(
         training=cpu_training(eval=_eval(4, 32), grad_centralization=True),
         net=x_tfclip_net(tiny_net()),
