@@ -1,14 +1,15 @@
 """Training and inference throughput of the ``cpu`` profiles, and the data-wait share.
 
-    python benchmarks/bench_throughput.py [--quick] [--methods bot,sbs,…] [--iters N] [--csv F]
+    python benchmarks/bench_throughput.py [--quick] [--methods all|bot,sbs,…] [--iters N] [--csv F]
 
 For each method: build its ``cpu`` profile on the embedded data (image methods) or the
 embedded video data (video methods), train ``--iters`` steps with the real trainer (P×K
 batches decoded by the profile's DataLoader workers, augmentation, loss, optimiser) and
 report images (clips) per second and the share of step time spent waiting for the next batch
-(target: under 10%); then embed ``--infer`` test images (tracklets) and report inference
-items per second. One process, run alone: other work on the machine slows 2-thread torch
-by 1.5–9×. ``--quick`` trains 4 steps and embeds 64 items (CI smoke run).
+(target: under 10%); then embed ``--infer`` test images (tracklets, every frame in clips of
+the profile's ``clip_length``) and report inference items per second. ``--methods all`` (the
+default) measures every registered method, plugins included. One process, run alone: other
+work on the machine slows 2-thread torch by 1.5–9×. ``--quick`` trains 4 steps and embeds 64 items (CI smoke run).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from agreid_core.evaluation.report import evaluation_rows
 from agreid_core.method import Criterion, DataInfo
 from agreid_core.plugins.host import get_host
 
-DEFAULT_METHODS = "bot,sbs,mgn,hrnet18,swin,swinv2"
+DEFAULT_METHODS = "all"
 
 
 def _data(kind: str, cache: dict[str, ReIDData]) -> ReIDData:
@@ -85,9 +86,10 @@ def measure(method: str, iters: int, infer: int, cache: dict[str, ReIDData]) -> 
         "batch": f"{smp.ids_per_batch}×{smp.instances_per_id}",
         "workers": cfg.training.num_workers,
         "train items/s": result.images_per_second,
+        "train unit": "clips" if spec.kind == "video" else "images",
         "data wait %": 100 * result.data_wait_fraction,
         "infer items/s": test.height / infer_s,
-        "unit": "clips" if spec.kind == "video" else "images",
+        "infer unit": "tracklets" if spec.kind == "video" else "images",
     }
 
 
@@ -103,11 +105,15 @@ def main() -> None:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     cache: dict[str, ReIDData] = {}
     known = get_host().methods
-    rows = [
-        measure(m.strip(), iters, infer, cache)
-        for m in args.methods.split(",")
-        if m.strip() and m.strip() in known
-    ]
+    names = (
+        sorted(known.names())
+        if args.methods == "all"
+        else [m.strip() for m in args.methods.split(",") if m.strip()]
+    )
+    unknown = [m for m in names if m not in known]
+    if unknown:
+        parser.error(f"unknown method(s): {', '.join(unknown)}")
+    rows = [measure(m, iters, infer, cache) for m in names]
     table = pl.DataFrame(rows)
     with pl.Config(tbl_rows=-1, tbl_cols=-1, float_precision=1, tbl_hide_dataframe_shape=True):
         print(table)

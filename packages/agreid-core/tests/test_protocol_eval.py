@@ -199,6 +199,21 @@ def test_altitude_and_distractor_slices(tmp_path: Path) -> None:
         assert alt["queries"].sum() == whole["queries"]
         weighted = (alt["R1"] * alt["queries"]).sum() / alt["queries"].sum()
         assert weighted == pytest.approx(whole["R1"])
+    # one overall row per altitude (Tables 4-5): A→G and G→A of that altitude, query-weighted
+    overall = table.filter(pl.col("protocol") == "overall")
+    assert overall["altitude"].to_list() == [ALL, "80 m", "120 m"]
+    for altitude in ("80 m", "120 m"):
+        parts = table.filter(
+            (pl.col("protocol") != "overall")
+            & (pl.col("altitude") == altitude)
+            & (pl.col("gallery") == FULL)
+        )
+        assert parts["protocol"].to_list() == ["A→G", "G→A"]
+        row = overall.filter(pl.col("altitude") == altitude).row(0, named=True)
+        assert row["queries"] == parts["queries"].sum()
+        for metric in ("R1", "mAP"):
+            expect = (parts[metric] * parts["queries"]).sum() / parts["queries"].sum()
+            assert row[metric] == pytest.approx(expect)
     # case 2's gallery holds an aerial distractor identity (3065) that no query has
     nd = table.filter((pl.col("protocol") == "G→A") & (pl.col("gallery") == NO_DISTRACTORS))
     assert nd.height == 1
@@ -224,3 +239,39 @@ def test_distractors_only_change_the_full_gallery_row(tmp_path: Path) -> None:
     full = a2g.filter(pl.col("gallery") == FULL).row(0, named=True)
     clean = a2g.filter(pl.col("gallery") == NO_DISTRACTORS).row(0, named=True)
     assert full["R1"] == 0.0 and clean["R1"] == 100.0
+
+
+def test_altitude_tables_have_the_video_report_layout(tmp_path: Path) -> None:
+    from agreid_core.engine.bench import altitude_tables
+
+    data = LOADERS["agvpreid"](tmp_path)
+    test = evaluation_rows(data)
+    feats, _ = constructed_features(test)
+    a = evaluate_protocols(data, test, feats, EvalConfig(), method="a").table
+    b = evaluate_protocols(data, test, torch.rand_like(feats), EvalConfig(), method="b").table
+    tables = altitude_tables([("a", a), ("b", b)])
+    assert list(tables) == [ALL, "80 m", "120 m"]
+    protocols = ("A→G", "G→A", "overall")
+    # Table 3: R1/R5/R10/mAP per protocol; Tables 4-5: R1/mAP per protocol at one altitude
+    assert tables[ALL].columns == ["method"] + [
+        f"{p} {m}" for p in protocols for m in ("R1", "R5", "R10", "mAP")
+    ]
+    assert tables["80 m"].columns == ["method"] + [
+        f"{p} {m}" for p in protocols for m in ("R1", "mAP")
+    ]
+    assert tables[ALL]["method"].to_list() == ["a", "b"]
+    for altitude, table in tables.items():
+        for i, results in enumerate((a, b)):
+            for p in protocols:
+                row = results.filter(
+                    (pl.col("protocol") == p)
+                    & (pl.col("altitude") == altitude)
+                    & (pl.col("gallery") == FULL)
+                ).row(0, named=True)
+                assert table[f"{p} mAP"][i] == row["mAP"]
+    # image datasets have no altitude rows: no extra tables
+    ch = LOADERS["agreid-challenge23"](tmp_path / "ch")
+    ch_test = evaluation_rows(ch)
+    ch_feats, _ = constructed_features(ch_test)
+    image = evaluate_protocols(ch, ch_test, ch_feats, EvalConfig(), method="c").table
+    assert altitude_tables([("c", image)]) == {}

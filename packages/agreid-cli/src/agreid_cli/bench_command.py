@@ -55,10 +55,14 @@ def bench(
     """Train and evaluate several methods on one dataset; print and save the leaderboard.
 
     Each method gets its own run folder inside the bench folder; the leaderboard (one row per
-    method, R1/mAP per protocol, throughput) is written as leaderboard.csv / .parquet.
+    method, R1/mAP per protocol, throughput) is written as leaderboard.csv / .parquet. On data
+    with flight altitudes the tables of the AG-VPReID2025 report follow (all altitudes with
+    R1/R5/R10/mAP, then one per altitude), written as leaderboard_<altitude>.csv.
     """
-    from agreid_core.engine.bench import leaderboard, plan_variants
+    from agreid_core.engine.bench import altitude_tables, leaderboard, plan_variants
     from agreid_core.engine.run import RunOutcome, load_data, run_method
+    from agreid_core.evaluation.plots import slug
+    from agreid_core.evaluation.protocol_eval import ALL
 
     host = get_host()
     names = [m.strip() for m in methods.split(",") if m.strip()]
@@ -116,6 +120,10 @@ def bench(
         board.write_csv(out / "leaderboard.csv")
         board.write_parquet(out / "leaderboard.parquet")
         print_results(board, f"leaderboard: {loaded.name}, profile {profile}", drop=("profile",))
+        for altitude, table in altitude_tables([(n, o.results) for n, _, o in outcomes]).items():
+            name = "all altitudes" if altitude == ALL else altitude
+            table.write_csv(out / f"leaderboard_{slug(name)}.csv")
+            print_results(table, f"{loaded.name}, {name} (profile {profile})", drop=())
         console.print(f"leaderboard and runs in {out}")
     if failed:
         raise fail(f"{len(failed)} run(s) failed: {', '.join(failed)}", code=1)

@@ -31,7 +31,8 @@ def _column(protocol: str, altitude: str, metric: str) -> str:
 
 def leaderboard(outcomes: Sequence[tuple[str, str, RunOutcome]]) -> pl.DataFrame:
     """One row per ``(method, profile, outcome)``: R1/mAP per protocol (full gallery) and
-    altitude, ``overall``, train images/s, inference items/s, data-wait share, oracle flag."""
+    altitude, ``overall``, train images/s (clips/s on video data), inference items/s (images
+    or tracklets), data-wait share, oracle flag."""
     rows: list[dict[str, object]] = []
     for method, profile, outcome in outcomes:
         row: dict[str, object] = {"method": method, "profile": profile}
@@ -53,6 +54,41 @@ def leaderboard(outcomes: Sequence[tuple[str, str, RunOutcome]]) -> pl.DataFrame
     ordered = [c for c in metric_cols if c not in overall] + overall
     rest = [c for c in frame.columns if c not in metric_cols and c not in ("method", "profile")]
     return frame.select(["method", "profile", *ordered, *rest])
+
+
+def altitude_tables(results: Sequence[tuple[str, pl.DataFrame]]) -> dict[str, pl.DataFrame]:
+    """The AG-VPReID2025 report's layout for ``(method label, results table)`` pairs.
+
+    Key ``all``: Table 3 (R1/R5/R10/mAP of every protocol and ``overall``, all altitudes);
+    one key per altitude (``80 m``, ``120 m``): Tables 4–5 (R1/mAP per protocol and the
+    altitude's ``overall``). Full galleries only; an ``oracle`` column where a row is oracle.
+    Empty when the results have no altitude rows (image datasets: the leaderboard is the
+    papers' layout there).
+    """
+    altitudes: list[str] = []
+    for _, table in results:
+        for a in table.filter(pl.col("gallery") == FULL)["altitude"].to_list():
+            if a != ALL and a not in altitudes:
+                altitudes.append(a)
+    if not altitudes:
+        return {}
+    out: dict[str, pl.DataFrame] = {}
+    for altitude in [ALL, *altitudes]:
+        metrics = ("R1", "R5", "R10", "mAP") if altitude == ALL else ("R1", "mAP")
+        rows: list[dict[str, object]] = []
+        for label, table in results:
+            part = table.filter((pl.col("gallery") == FULL) & (pl.col("altitude") == altitude))
+            row: dict[str, object] = {"method": label}
+            for r in part.iter_rows(named=True):
+                for metric in metrics:
+                    row[f"{r['protocol']} {metric}"] = r[metric]
+            row["oracle"] = bool(part["oracle"].any())
+            rows.append(row)
+        frame = pl.DataFrame(rows, infer_schema_length=None)
+        if not frame["oracle"].any():
+            frame = frame.drop("oracle")
+        out[altitude] = frame
+    return out
 
 
 @dataclass(frozen=True)

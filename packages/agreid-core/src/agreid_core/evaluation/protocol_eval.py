@@ -12,7 +12,8 @@ accumulators at once:
 
 It also keeps each query's top-k gallery list (submission files, ranked-list figures) and,
 where the protocol names distractor subsets, the top-1 that skips them (AG-ReID 2023's
-submission rule). An ``overall`` row pools the protocols' queries as the papers' tables do.
+submission rule). An ``overall`` row pools the protocols' queries as the papers' tables do,
+and, on datasets with altitudes, one ``overall`` row per altitude (AG-VPReID2025 Tables 4–5).
 
 Anything that reads test ground truth (``centroid_gallery``: gallery identity labels;
 ``attribute_mask="oracle"``: annotated test attributes) raises unless ``EvalConfig.oracle``
@@ -308,7 +309,7 @@ def evaluate_protocols(
     protocol of ``data``; returns the results table and the rankings."""
     label, oracle = eval_options(cfg)
     rows: list[dict[str, object]] = []
-    main: list[dict[str, object]] = []
+    by_altitude: dict[str, list[dict[str, object]]] = {}  # full-gallery rows per altitude
     rankings: list[ProtocolRanking] = []
     keep_top = max(10, cfg.ranked_list_top_k)
     for proto in data.protocols:
@@ -334,9 +335,11 @@ def evaluate_protocols(
                 eval=label,
             )
             rows.append(row)
-            if (altitude, gallery) == (ALL, FULL):
-                main.append(row)
-    if len(main) > 1:
-        rows.append(overall_row(main))
+            if gallery == FULL:
+                by_altitude.setdefault(altitude, []).append(row)
+    # ALL first (it is the overall row), then each altitude that several protocols have
+    for altitude in sorted(by_altitude, key=lambda a: a != ALL):
+        if len(by_altitude[altitude]) > 1:
+            rows.append(overall_row(by_altitude[altitude]))
     table = pl.DataFrame(rows).select(RESULT_COLUMNS)
     return Evaluation(table=table, rankings=rankings, oracle=oracle)
