@@ -42,7 +42,7 @@ def test_stage_list_and_stage_training_sections() -> None:
     assert (second.optim.lr, second.sampler.batch_size, second.schedule.epochs) == (5e-6, 32, 100)
     assert cfg.training.schedule.epochs == 250
     cpu = acp.cpu()
-    assert acp.stage_epochs(cpu) == (36, 24) and cpu.training.schedule.epochs == 60
+    assert acp.stage_epochs(cpu) == (12, 48) and cpu.training.schedule.epochs == 60
     shorter = override(cpu, "training.schedule.epochs", "2")  # an --epochs override
     assert acp.stage_epochs(shorter) == (1, 1)
     assert [

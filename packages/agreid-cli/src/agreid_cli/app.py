@@ -18,7 +18,7 @@ from rich.table import Table
 from agreid_cli.bench_command import bench
 from agreid_cli.data_commands import data_app
 from agreid_cli.tune_command import ConfigOption, config_overrides, tune
-from agreid_cli.ui import compact_results, console, err, eval_flags, print_results
+from agreid_cli.ui import compact_results, console, err, eval_flags, print_results, print_table
 from agreid_cli.ui import fail as _fail
 from agreid_cli.ui import progress as _progress
 from agreid_core.plugins.host import get_host
@@ -97,7 +97,7 @@ def plugins(
             "disabled": "[yellow]disabled[/]",
         }[p.status]
         table.add_row(p.name, p.package, p.version, status, p.error or p.summary)
-    console.print(table)
+    print_table(table)
     for line in clashes:
         console.print(f"[yellow]name clash:[/] {line}")
 
@@ -116,7 +116,7 @@ def list_components(
     table.add_column("summary", overflow="fold")
     for entry in host.registries[kind]:
         table.add_row(entry.name, entry.plugin, str(getattr(entry.value, "summary", "")))
-    console.print(table)
+    print_table(table)
 
 
 @app.command()

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from agreid_cli.ui import print_table
 from agreid_core.data.dataset import ReIDData
 from agreid_core.engine.run import DEFAULT_FORMAT, load_data
 from agreid_core.plugins.host import get_host
@@ -66,7 +67,7 @@ def synth(
     for folder, count in summary.counts.items():
         table.add_row(folder, str(count))
     table.add_row("[bold]total[/]", f"[bold]{summary.total_images}[/]")
-    console.print(table)
+    print_table(table, console)
     split_ids = ", ".join(f"{split} {n}" for split, n in summary.ids.items())
     verb = "found existing tree" if summary.reused else "generated"
     console.print(f"identities: {split_ids}; {verb} in {summary.elapsed_s:.1f} s")
@@ -84,7 +85,7 @@ def _synth_video(out: Path, ids: int, seed: int, workers: int | None) -> None:
         table.add_column(col, justify="left" if col == "folder" else "right")
     for folder, count in summary.tracklets.items():
         table.add_row(folder, str(count), str(summary.frames[folder]))
-    console.print(table)
+    print_table(table, console)
     roles = ", ".join(f"{role} {n}" for role, n in summary.ids.items())
     verb = "found existing tree" if summary.reused else "generated"
     console.print(f"identities: {roles}; {verb} in {summary.elapsed_s:.1f} s")
@@ -154,7 +155,7 @@ def info(
             ", ".join(str(c) for c in row["cameras"]),
         ]
         table.add_row(*[f"[bold]{c}[/]" for c in cells] if total else cells, end_section=total)
-    console.print(table)
+    print_table(table, console)
     ptable = Table(title="protocols")
     for col in ("protocol", "query", "gallery"):
         ptable.add_column(col, justify="left" if col == "protocol" else "right")
@@ -164,4 +165,4 @@ def info(
             f"{p['query']} ({', '.join(p['query_subsets'])})",
             f"{p['gallery']} ({', '.join(p['gallery_subsets'])})",
         )
-    console.print(ptable)
+    print_table(ptable, console)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -68,4 +69,21 @@ def print_results(
         table.add_row(
             *["" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v) for v in row]
         )
-    console.print(table)
+    print_table(table)
+
+
+def print_table(table: Table, out: Console | None = None) -> None:
+    """Print ``table`` on ``out`` (default: the shared console): fitted to the terminal by
+    rich, or at its natural width when the output is a file or a pipe, where squeezing a
+    wide leaderboard to 80 columns would leave only ellipses."""
+    out = out or console
+    if out.is_terminal:
+        out.print(table)
+        return
+    natural = Measurement.get(out, out.options.update(width=10_000), table).maximum
+    width = out.width
+    out.width = max(width, natural)
+    try:
+        out.print(table)
+    finally:
+        out.width = width
