@@ -275,3 +275,31 @@ def test_altitude_tables_have_the_video_report_layout(tmp_path: Path) -> None:
     ch_feats, _ = constructed_features(ch_test)
     image = evaluate_protocols(ch, ch_test, ch_feats, EvalConfig(), method="c").table
     assert altitude_tables([("c", image)]) == {}
+
+
+def test_video_leaderboard_counts_clips_and_tracklets(tmp_path: Path) -> None:
+    from agreid_core.engine.bench import leaderboard
+    from agreid_core.engine.run import RunOutcome
+    from agreid_core.engine.trainer import TrainResult
+
+    data = LOADERS["agvpreid"](tmp_path)
+    test = evaluation_rows(data)
+    feats, _ = constructed_features(test)
+    table = evaluate_protocols(data, test, feats, EvalConfig(), method="m").table
+    train = TrainResult(
+        epochs=1,
+        steps=2,
+        seconds=4.0,
+        images_per_second=8.0,
+        data_wait_fraction=0.25,
+        final_loss=1.0,
+    )
+    outcome = RunOutcome(results=table, train=train, output_dir=tmp_path, config={})
+    board = leaderboard([("m", "cpu", outcome)], "video")
+    assert board["train clips/s"].to_list() == [8.0]
+    assert "infer tracklets/s" in board.columns and "train img/s" not in board.columns
+    assert board["data wait %"].to_list() == [25.0]
+    overall_80 = table.filter((pl.col("protocol") == "overall") & (pl.col("altitude") == "80 m"))
+    assert board["overall 80 m R1"].to_list() == overall_80["R1"].to_list()
+    assert board.columns[-7:-5] == ["overall 120 m R1", "overall 120 m mAP"]
+    assert "train img/s" in leaderboard([("m", "cpu", outcome)]).columns  # image default

@@ -115,7 +115,7 @@ def bench(
         folders[variant.label] = folder
         outcomes.append((variant.label, profile, outcome))
     if outcomes:
-        board = leaderboard(outcomes)
+        board = leaderboard(outcomes, loaded.kind)
         out.mkdir(parents=True, exist_ok=True)
         board.write_csv(out / "leaderboard.csv")
         board.write_parquet(out / "leaderboard.parquet")

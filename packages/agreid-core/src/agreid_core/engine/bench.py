@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import polars as pl
 
@@ -29,10 +30,20 @@ def _column(protocol: str, altitude: str, metric: str) -> str:
     return f"{protocol} {metric}" if altitude == ALL else f"{protocol} {altitude} {metric}"
 
 
-def leaderboard(outcomes: Sequence[tuple[str, str, RunOutcome]]) -> pl.DataFrame:
+def leaderboard(
+    outcomes: Sequence[tuple[str, str, RunOutcome]], kind: Literal["image", "video"] = "image"
+) -> pl.DataFrame:
     """One row per ``(method, profile, outcome)``: R1/mAP per protocol (full gallery) and
-    altitude, ``overall``, train images/s (clips/s on video data), inference items/s (images
-    or tracklets), data-wait share, oracle flag."""
+    altitude, ``overall``, training and inference throughput, data-wait share, oracle flag.
+
+    Throughput columns are ``train img/s`` / ``infer items/s`` on image data and
+    ``train clips/s`` / ``infer tracklets/s`` on video data (``kind``).
+    """
+    train_col, infer_col = (
+        ("train img/s", "infer items/s")
+        if kind == "image"
+        else ("train clips/s", "infer tracklets/s")
+    )
     rows: list[dict[str, object]] = []
     for method, profile, outcome in outcomes:
         row: dict[str, object] = {"method": method, "profile": profile}
@@ -41,11 +52,11 @@ def leaderboard(outcomes: Sequence[tuple[str, str, RunOutcome]]) -> pl.DataFrame
             for metric in ("R1", "mAP"):
                 row[_column(str(r["protocol"]), str(r["altitude"]), metric)] = r[metric]
         train = outcome.train
-        row["train img/s"] = train.images_per_second
+        row[train_col] = train.images_per_second
         row["data wait %"] = 100 * train.data_wait_fraction
         row["train s"] = train.seconds
         ev = outcome.evaluation
-        row["infer items/s"] = ev.items_per_second if ev is not None else None
+        row[infer_col] = ev.items_per_second if ev is not None else None
         row["oracle"] = bool(outcome.results["oracle"].any())
         rows.append(row)
     frame = pl.DataFrame(rows, infer_schema_length=None)
