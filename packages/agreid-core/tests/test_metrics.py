@@ -285,3 +285,23 @@ def test_all_skipped_and_nan() -> None:
     bad[1, 4] = np.nan
     with pytest.raises(ValueError, match=r"NaN"):
         evaluate_ranking(bad, Q_PIDS, G_PIDS, Q_CAMS, G_CAMS)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_threaded_blocks_give_the_single_thread_result(threads: int) -> None:
+    rng = np.random.default_rng(11)
+    n_q, n_g = 37, 300
+    q_pids, g_pids = rng.integers(0, 12, n_q), rng.integers(0, 12, n_g)
+    q_cams, g_cams = rng.integers(0, 3, n_q), rng.integers(0, 3, n_g)
+    dist = rng.integers(0, 20, (n_q, n_g)).astype(np.float32)  # many ties
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        expect = evaluate_ranking(dist, q_pids, g_pids, q_cams, g_cams, block_size=4)
+        torch.set_num_threads(threads)
+        with mock.patch.object(metrics_module, "_TILE", 64):
+            got = evaluate_ranking(dist, q_pids, g_pids, q_cams, g_cams, block_size=4)
+    finally:
+        torch.set_num_threads(old)
+    assert got == expect  # per-query terms are summed exactly: bit-identical
+    assert got.num_valid + got.num_skipped == n_q

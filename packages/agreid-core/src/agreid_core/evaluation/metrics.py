@@ -8,18 +8,22 @@ the 0-based rank of match ``p`` (distance ``v``) in the filtered list is
     #{valid j : d_j < v}  +  #{valid j : d_j == v and j < p}.
 
 Each block of query rows is value-sorted (``np.sort``: SIMD, no indices) one gallery tile
-at a time (a single tile unless the gallery exceeds ``_TILE`` items). Per tile, a binary
+of ``_TILE`` items at a time (tiles that fit the L2 cache sort about 1.5× faster than whole
+rows of an AG-ReID-size gallery). Per tile, a binary
 search of each match's distance counts the entries below it (and, for tiles before the
 match, the equal ones too). Equal distances in the match's own tile are detected from the
 sorted tile and resolved by scanning that tile for the value, once per (row, tile, value).
 Junk is subtracted using the few same-pid entries only. Memory: one sorted tile copy plus
-``rows × matches`` arrays.
+``rows × matches`` arrays per worker. :func:`evaluate_ranking` spreads its blocks over
+``torch.get_num_threads()`` threads (numpy and torch release the GIL while they sort and
+search); the per-query results are summed exactly, so the metrics do not depend on it.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -45,7 +49,7 @@ _BLOCK_BYTES = 16 * 2**20  # sorted copy of one query block (evaluate_ranking)
 _FEATURE_BLOCK_BYTES = 64 * 2**20  # distance block + sorted copy (evaluate_features)
 _FEATURE_MIN_ROWS = 32  # keeps the GEMM efficient for huge galleries ...
 _FEATURE_MAX_BYTES = 512 * 2**20  # ... unless that would exceed this
-_TILE = 65536  # gallery items sorted together: bounds the scan that resolves a tie
+_TILE = 4096  # gallery items sorted together (cache-sized); bounds the scan resolving a tie
 _PAIR_CHUNK = 2**22  # elements of the (ties × same-pid items) junk comparison per chunk
 
 
@@ -269,6 +273,14 @@ class _Accumulator:
         self.first_hist += np.bincount(first, minlength=self.max_rank + 1)
         self.num_valid += len(rows)
 
+    def merge(self, other: _Accumulator) -> None:
+        """Add ``other``'s queries (disjoint from this one's) to this accumulator."""
+        self.first_hist += other.first_hist
+        self.ap.extend(other.ap)
+        self.inp.extend(other.inp)
+        self.num_valid += other.num_valid
+        self.num_skipped += other.num_skipped
+
     def result(self) -> RankingMetrics:
         if self.num_valid == 0:
             raise ValueError(
@@ -321,10 +333,22 @@ def evaluate_ranking(
     )
     itemsize = distmat.element_size() if isinstance(distmat, Tensor) else distmat.itemsize
     rows = block_size or max(1, _BLOCK_BYTES // (n_g * itemsize))
-    acc = _Accumulator(groups, max_rank)
-    for start in range(0, n_q, rows):
-        acc.add(_float_rows(distmat[start : start + rows]), start)
-    return acc.result()
+    starts = list(range(0, n_q, rows))
+    workers = max(1, min(torch.get_num_threads(), len(starts)))
+    accs = [_Accumulator(groups, max_rank) for _ in range(workers)]
+
+    def work(i: int) -> None:
+        for start in starts[i::workers]:
+            accs[i].add(_float_rows(distmat[start : start + rows]), start)
+
+    if workers == 1:
+        work(0)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(work, range(workers)))  # list(): re-raises a worker's error
+    for other in accs[1:]:
+        accs[0].merge(other)
+    return accs[0].result()
 
 
 class RankingAccumulator:
