@@ -152,11 +152,37 @@ def test_bench_ablation_reevaluates_eval_only_flags(
     board = pl.read_csv(out / "leaderboard.csv")
     assert board["method"].to_list() == ["toy-cnn", "toy-cnn [flip=on]"]
     assert "re-evaluating the base run's weights" in result.stdout
-    assert board["train s"][1] == 0.0  # not retrained
+    assert board["train s"][1] is None  # not retrained: nothing measured
     flipped = pl.read_csv(out / "toy-cnn_flip_on" / "results.csv")
     assert flipped["eval"][0] == "cosine,flip"
     base = (out / "toy-cnn" / "model.safetensors").read_bytes()
     assert (out / "toy-cnn_flip_on" / "model.safetensors").read_bytes() == base
+
+
+def test_bench_resume_keeps_finished_runs_and_refuses_other_settings(
+    installed_example_plugins: dict[str, Path], small_synthetic_tree: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "bench"
+    common = ["bench", "--methods", "toy-cnn", "--data", str(small_synthetic_tree)]
+    first = agreid(*common, "--output", str(out), "--epochs", "1")
+    assert first.returncode == 0, first.stderr + first.stdout
+    weights = (out / "toy-cnn" / "model.safetensors").read_bytes()
+    before = pl.read_csv(out / "leaderboard.csv")
+    assert before["train s"][0] > 0
+    # an interrupted bench is continued: the finished run is reloaded, not retrained
+    again = agreid(*common, "--output", str(out), "--epochs", "1", "--resume")
+    assert again.returncode == 0, again.stderr + again.stdout
+    after = pl.read_csv(out / "leaderboard.csv")
+    assert after["train s"][0] is None
+    assert after["overall R1"][0] == pytest.approx(before["overall R1"][0])
+    assert (out / "toy-cnn" / "model.safetensors").read_bytes() == weights
+    # other settings in the same folder would mix two experiments: refused before training
+    other = agreid(*common, "--output", str(out), "--epochs", "2", "--resume")
+    assert other.returncode == 2
+    assert "toy-cnn" in other.stderr and "epochs 1 (asked: 2)" in other.stderr
+    assert (out / "toy-cnn" / "model.safetensors").read_bytes() == weights
+    no_folder = agreid(*common, "--resume")
+    assert no_folder.returncode == 2 and "--resume needs --output" in no_folder.stderr
 
 
 def test_bench_ablate_needs_a_boolean_field(installed_example_plugins: dict[str, Path]) -> None:

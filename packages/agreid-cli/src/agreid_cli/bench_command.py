@@ -43,6 +43,13 @@ def bench(
     oracle: Annotated[
         bool, typer.Option(help="Allow evaluation options that read test ground truth.")
     ] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="Continue an interrupted bench in --output: finished runs are re-evaluated, "
+            "an interrupted one continues from its last checkpoint, the rest start."
+        ),
+    ] = False,
     ablate: Annotated[
         list[str] | None,
         typer.Option(
@@ -59,7 +66,12 @@ def bench(
     with flight altitudes the tables of the AG-VPReID2025 report follow (all altitudes with
     R1/R5/R10/mAP, then one per altitude), written as leaderboard_<altitude>.csv.
     """
-    from agreid_core.engine.bench import altitude_tables, leaderboard, plan_variants
+    from agreid_core.engine.bench import (
+        altitude_tables,
+        check_same_run,
+        leaderboard,
+        plan_variants,
+    )
     from agreid_core.engine.run import RunOutcome, load_data, run_method
     from agreid_core.evaluation.plots import slug
     from agreid_core.evaluation.protocol_eval import ALL
@@ -74,7 +86,25 @@ def bench(
         loaded = load_data(host, data, dataset)
     except (UnknownNameError, KeyError, ValueError) as exc:
         raise fail(str(exc).strip('"')) from None
+    if resume and output is None:
+        raise fail("--resume needs --output: the folder of the interrupted bench")
     out = output or Path("runs") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}"
+    if resume:  # every saved run must be the one asked for, before anything trains
+        for variant in variants:
+            folder = out / variant.folder
+            if variant.reuses is None and (folder / "config.json").is_file():
+                expected = {
+                    "method": variant.method,
+                    "profile": profile,
+                    "dataset": loaded.name,
+                    "seed": seed,
+                    "epochs": epochs,
+                    "overrides": [*overrides, *variant.overrides],
+                }
+                try:
+                    check_same_run(folder, expected)
+                except ValueError as exc:
+                    raise fail(str(exc)) from None
     outcomes: list[tuple[str, str, RunOutcome]] = []
     folders: dict[str, Path] = {}
     failed: list[str] = []
@@ -106,7 +136,7 @@ def bench(
                     device=device,
                     overrides=[*overrides, *variant.overrides],
                     on_step=on_step,
-                    resume=reuse,
+                    resume=reuse or resume,
                 )
             except (UnknownNameError, KeyError, ValueError, RuntimeError) as exc:
                 err.print(f"[bold red]{variant.label} failed:[/] {exc}", highlight=False)

@@ -13,10 +13,12 @@ altitudes) plus ``overall``, with training and inference throughput beside them.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import polars as pl
 
@@ -52,9 +54,10 @@ def leaderboard(
             for metric in ("R1", "mAP"):
                 row[_column(str(r["protocol"]), str(r["altitude"]), metric)] = r[metric]
         train = outcome.train
-        row[train_col] = train.images_per_second
-        row["data wait %"] = 100 * train.data_wait_fraction
-        row["train s"] = train.seconds
+        trained = train.steps > 0  # 0: weights re-evaluated or reloaded, nothing measured
+        row[train_col] = train.images_per_second if trained else None
+        row["data wait %"] = 100 * train.data_wait_fraction if trained else None
+        row["train s"] = train.seconds if trained else None
         ev = outcome.evaluation
         row[infer_col] = ev.items_per_second if ev is not None else None
         row["oracle"] = bool(outcome.results["oracle"].any())
@@ -100,6 +103,26 @@ def altitude_tables(results: Sequence[tuple[str, pl.DataFrame]]) -> dict[str, pl
             frame = frame.drop("oracle")
         out[altitude] = frame
     return out
+
+
+def check_same_run(folder: Path, expected: dict[str, Any]) -> None:
+    """Raise ``ValueError`` unless the run saved in ``folder`` (its config.json) was started
+    with the ``expected`` ``method``, ``profile``, ``dataset``, ``seed``, ``epochs`` and
+    ``overrides``: resuming it under other settings would mix two experiments."""
+    from agreid_core.engine.run import resume_arguments
+
+    saved = resume_arguments(folder)
+    saved["dataset"] = json.loads((folder / "config.json").read_text())["dataset"]
+    diff = [
+        f"{key} {saved.get(key)!r} (asked: {value!r})"
+        for key, value in expected.items()
+        if saved.get(key) != value
+    ]
+    if diff:
+        raise ValueError(
+            f"{folder}: this run was started with other settings: {'; '.join(diff)}; "
+            "resume it with the same options, or bench into a new --output folder"
+        )
 
 
 @dataclass(frozen=True)
