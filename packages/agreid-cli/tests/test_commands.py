@@ -68,6 +68,38 @@ def test_image_method_on_video_data_is_refused_clearly(tmp_path: Path) -> None:
     )
 
 
+def test_video_method_runs_on_the_embedded_video_data_by_default(tmp_path: Path) -> None:
+    import polars as pl
+
+    out = tmp_path / "acp"
+    # the client's example, shortened: no --data needed for a video method
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "--method",
+            "acp-vpreid",
+            "--epochs",
+            "2",
+            "--set",
+            "training.eval.plots=false",
+            "--output",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    results = pl.read_csv(out / "results.csv")
+    assert set(results["dataset"].to_list()) == {"embedded-video"}
+    assert {"80 m", "120 m"} <= set(results["altitude"].to_list())
+
+
+def test_bench_of_image_and_video_methods_needs_a_dataset(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["bench", "--methods", "bot,tf-clip", "--output", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "mix image (bot) and video (tf-clip) methods" in result.output
+    assert not any(tmp_path.iterdir())  # refused before anything ran
+
+
 def test_run_config_file_is_read_and_bad_files_are_named(tmp_path: Path) -> None:
     bad = tmp_path / "best.toml"
     bad.write_text("set = [")

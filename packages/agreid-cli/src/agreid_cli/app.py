@@ -128,8 +128,12 @@ def run(
         str | None, typer.Option(help="Profile: cpu, paper, … (default: the method's).")
     ] = None,
     data: Annotated[
-        str, typer.Option(help="`embedded`, or the path of a dataset tree.")
-    ] = "embedded",
+        str | None,
+        typer.Option(
+            help="Dataset: a generated one (default: `embedded` for image methods, `embedded-video` "
+            "for video methods) or the path of a dataset tree."
+        ),
+    ] = None,
     dataset: Annotated[
         str | None, typer.Option(help="Dataset format of --data PATH (default: agreid-v1).")
     ] = None,
@@ -168,7 +172,7 @@ def run(
 ) -> None:
     """Train a method and evaluate it on every protocol of the dataset."""
     from agreid_core.config import apply_overrides
-    from agreid_core.engine.run import load_data, resume_arguments, run_method
+    from agreid_core.engine.run import default_data, load_data, resume_arguments, run_method
 
     host = get_host()
     eval_overrides = eval_flags(rerank=rerank, flip=flip, oracle=oracle)
@@ -189,6 +193,7 @@ def run(
     try:
         spec = host.methods.get(method, host.failed_hint())
         prof = profile or spec.default_profile
+        data = data or default_data(host, [method])
         apply_overrides(  # fail on a bad --set / --config before loading any data
             spec.config(prof), [*eval_overrides, *config_overrides(config), *(set_ or [])]
         )

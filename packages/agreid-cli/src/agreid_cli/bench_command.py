@@ -19,9 +19,13 @@ def bench(
     methods: Annotated[
         str, typer.Option(help="Comma-separated registered method names (plugins included).")
     ],
-    data: Annotated[str, typer.Option(help="`embedded`, or the path of a dataset tree.")] = (
-        "embedded"
-    ),
+    data: Annotated[
+        str | None,
+        typer.Option(
+            help="Dataset: a generated one (default: `embedded` for image methods, `embedded-video` "
+            "for video methods) or the path of a dataset tree."
+        ),
+    ] = None,
     dataset: Annotated[
         str | None, typer.Option(help="Dataset format of --data PATH (default: agreid-v1).")
     ] = None,
@@ -72,7 +76,7 @@ def bench(
         leaderboard,
         plan_variants,
     )
-    from agreid_core.engine.run import RunOutcome, load_data, run_method
+    from agreid_core.engine.run import RunOutcome, default_data, load_data, run_method
     from agreid_core.evaluation.plots import slug
     from agreid_core.evaluation.protocol_eval import ALL
 
@@ -83,7 +87,7 @@ def bench(
     overrides = [*eval_flags(rerank=rerank, flip=flip, oracle=oracle), *(set_ or [])]
     try:
         variants = plan_variants(host, names, profile, ablate or [], overrides)
-        loaded = load_data(host, data, dataset)
+        loaded = load_data(host, data or default_data(host, names), dataset)
     except (UnknownNameError, KeyError, ValueError) as exc:
         raise fail(str(exc).strip('"')) from None
     if resume and output is None:

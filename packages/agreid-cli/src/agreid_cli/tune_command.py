@@ -70,9 +70,13 @@ def tune(
     profile: Annotated[
         str | None, typer.Option(help="Profile: cpu, paper, … (default: the method's).")
     ] = None,
-    data: Annotated[str, typer.Option(help="`embedded`, or the path of a dataset tree.")] = (
-        "embedded"
-    ),
+    data: Annotated[
+        str | None,
+        typer.Option(
+            help="Dataset: a generated one (default: `embedded` for image methods, `embedded-video` "
+            "for video methods) or the path of a dataset tree."
+        ),
+    ] = None,
     dataset: Annotated[
         str | None, typer.Option(help="Dataset format of --data PATH (default: agreid-v1).")
     ] = None,
@@ -110,7 +114,7 @@ def tune(
     best_command.txt.
     """
     try:
-        from agreid_core.engine.run import load_data
+        from agreid_core.engine.run import default_data, load_data
         from agreid_core.tuning.search import (
             TrialReport,
             TuneSettings,
@@ -156,11 +160,12 @@ def tune(
                 device=device,
                 val_fraction=val_fraction,
                 overrides=tuple(set_ or ()),
-                data=data,
+                data=data or "",
                 dataset=dataset,
                 keep_checkpoints=keep_checkpoints,
             )
-        loaded = load_data(host, settings.data or "embedded", settings.dataset)
+        data_name = settings.data or default_data(host, [settings.method])
+        loaded = load_data(host, data_name, settings.dataset)
     except (UnknownNameError, KeyError, ValueError) as exc:
         raise fail(str(exc).strip('"')) from None
     out = output or Path("runs") / f"tune-{settings.method}"

@@ -14,7 +14,7 @@ import json
 import random
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,25 @@ def git_revision() -> str | None:
 
 
 DEFAULT_FORMAT = "agreid-v1"
+
+
+def default_data(host: PluginHost, methods: Sequence[str]) -> str:
+    """The generated dataset ``methods`` use when no data is named: ``embedded`` for image
+    methods, ``embedded-video`` for video methods.
+
+    Raises ``ValueError`` when they mix the two kinds (no single dataset serves both), and
+    the registry's error for an unknown method name.
+    """
+    kinds: dict[str, list[str]] = {}
+    for name in methods:
+        kinds.setdefault(host.methods.get(name, host.failed_hint()).kind, []).append(name)
+    if len(kinds) > 1:
+        raise ValueError(
+            f"the methods mix image ({', '.join(kinds['image'])}) and video "
+            f"({', '.join(kinds['video'])}) methods, which train on different data: "
+            "run each kind on its own, or name a dataset with --data"
+        )
+    return "embedded-video" if "video" in kinds else "embedded"
 
 
 def load_data(
