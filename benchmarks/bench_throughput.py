@@ -9,7 +9,8 @@ report images (clips) per second and the share of step time spent waiting for th
 (target: under 10%); then embed ``--infer`` test images (tracklets, every frame in clips of
 the profile's ``clip_length``) and report inference items per second. ``--methods all`` (the
 default) measures every registered method, plugins included. One process, run alone: other
-work on the machine slows 2-thread torch by 1.5–9×. ``--quick`` trains 4 steps and embeds 64 items (CI smoke run).
+work on the machine slows 2-thread torch by 1.5–9×. ``--quick`` trains 4 steps and embeds 64
+items (CI smoke run).
 """
 
 from __future__ import annotations

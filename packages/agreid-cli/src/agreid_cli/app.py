@@ -18,7 +18,16 @@ from rich.table import Table
 from agreid_cli.bench_command import bench
 from agreid_cli.data_commands import data_app
 from agreid_cli.tune_command import ConfigOption, config_overrides, tune
-from agreid_cli.ui import compact_results, console, err, eval_flags, print_results, print_table
+from agreid_cli.ui import (
+    DataOption,
+    DatasetOption,
+    compact_results,
+    console,
+    err,
+    eval_flags,
+    print_results,
+    print_table,
+)
 from agreid_cli.ui import fail as _fail
 from agreid_cli.ui import progress as _progress
 from agreid_core.plugins.host import get_host
@@ -127,16 +136,8 @@ def run(
     profile: Annotated[
         str | None, typer.Option(help="Profile: cpu, paper, … (default: the method's).")
     ] = None,
-    data: Annotated[
-        str | None,
-        typer.Option(
-            help="Dataset: a generated one (default: `embedded` for image methods, `embedded-video` "
-            "for video methods) or the path of a dataset tree."
-        ),
-    ] = None,
-    dataset: Annotated[
-        str | None, typer.Option(help="Dataset format of --data PATH (default: agreid-v1).")
-    ] = None,
+    data: DataOption = None,
+    dataset: DatasetOption = None,
     epochs: Annotated[
         int | None, typer.Option(min=1, help="Override the profile's epochs.")
     ] = None,

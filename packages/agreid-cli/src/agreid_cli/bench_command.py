@@ -10,7 +10,16 @@ from typing import Annotated
 import typer
 from rich.progress import TaskID
 
-from agreid_cli.ui import console, err, eval_flags, fail, print_results, progress
+from agreid_cli.ui import (
+    DataOption,
+    DatasetOption,
+    console,
+    err,
+    eval_flags,
+    fail,
+    print_results,
+    progress,
+)
 from agreid_core.plugins.host import get_host
 from agreid_core.plugins.registry import UnknownNameError
 
@@ -19,16 +28,8 @@ def bench(
     methods: Annotated[
         str, typer.Option(help="Comma-separated registered method names (plugins included).")
     ],
-    data: Annotated[
-        str | None,
-        typer.Option(
-            help="Dataset: a generated one (default: `embedded` for image methods, `embedded-video` "
-            "for video methods) or the path of a dataset tree."
-        ),
-    ] = None,
-    dataset: Annotated[
-        str | None, typer.Option(help="Dataset format of --data PATH (default: agreid-v1).")
-    ] = None,
+    data: DataOption = None,
+    dataset: DatasetOption = None,
     profile: Annotated[str, typer.Option(help="Profile every method runs with.")] = "cpu",
     epochs: Annotated[int | None, typer.Option(min=1, help="Override every method's epochs.")] = (
         None

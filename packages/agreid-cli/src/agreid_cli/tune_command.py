@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 
-from agreid_cli.ui import console, err, fail, print_results
+from agreid_cli.ui import DataOption, DatasetOption, console, err, fail, print_results
 from agreid_core.plugins.host import get_host
 from agreid_core.plugins.registry import UnknownNameError
 
@@ -70,16 +70,8 @@ def tune(
     profile: Annotated[
         str | None, typer.Option(help="Profile: cpu, paper, … (default: the method's).")
     ] = None,
-    data: Annotated[
-        str | None,
-        typer.Option(
-            help="Dataset: a generated one (default: `embedded` for image methods, `embedded-video` "
-            "for video methods) or the path of a dataset tree."
-        ),
-    ] = None,
-    dataset: Annotated[
-        str | None, typer.Option(help="Dataset format of --data PATH (default: agreid-v1).")
-    ] = None,
+    data: DataOption = None,
+    dataset: DatasetOption = None,
     val_fraction: Annotated[
         float, typer.Option(help="Training identities held out; their mAP is the objective.")
     ] = 0.1,

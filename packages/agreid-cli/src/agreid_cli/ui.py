@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import polars as pl
 import typer
 from rich.console import Console
 from rich.measure import Measurement
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+
+#: ``--data`` of the commands that train: a generated dataset's name or a dataset folder.
+DataOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Dataset: a generated one (default: `embedded` for image methods, `embedded-video` "
+        "for video methods) or the path of a dataset tree."
+    ),
+]
+#: ``--dataset``: the format to read a ``--data`` folder as.
+DatasetOption = Annotated[
+    str | None, typer.Option(help="Dataset format of --data PATH (default: agreid-v1).")
+]
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)

@@ -416,8 +416,7 @@ def paper() -> BentoConfig:
 def cpu() -> BentoConfig:
     """Two tiny members (IBN-a (1,1,1,1), OSNet x0.25), 64×32, P2 × K2 per platform, 8 passes
     of 60 steps each with the proxies refreshed every 2 passes, lr 1e-3 (× 0.1 after pass 6),
-    random init, no
-    re-ranking: about two minutes a member on two cores.
+    random init, no re-ranking: about two minutes a member on two cores.
 
     Passes are capped at 60 steps (≈ 480 images, a quarter of the embedded training set)
     because every refresh also embeds the whole training set for the proxies."""
